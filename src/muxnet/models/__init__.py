@@ -1,0 +1,32 @@
+"""Specs, blocks, the network class, the zoo and checkpoint loading."""
+
+from .blocks import DepthwiseSeparable, InvertedResidual, MuxConvBlock, create_block
+from .checkpoint import CheckpointError, load_checkpoint, read_state_dict, save_weights
+from .factory import create_model, register_with_timm, resolve_spec
+from .network import MuxNet, build_model
+from .spec import BlockSpec, NetworkSpec, ResolvedBlock, SpecError, scale_width
+from .zoo import get_spec, list_models, register
+
+__all__ = [
+    "BlockSpec",
+    "CheckpointError",
+    "DepthwiseSeparable",
+    "InvertedResidual",
+    "MuxConvBlock",
+    "MuxNet",
+    "NetworkSpec",
+    "ResolvedBlock",
+    "SpecError",
+    "build_model",
+    "create_block",
+    "create_model",
+    "get_spec",
+    "list_models",
+    "load_checkpoint",
+    "read_state_dict",
+    "register",
+    "register_with_timm",
+    "resolve_spec",
+    "save_weights",
+    "scale_width",
+]

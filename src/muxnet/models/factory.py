@@ -1,0 +1,104 @@
+"""``create_model``: a zoo name, a spec file or a spec object in, a ready model out; plus timm registration."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import load_checkpoint
+from .network import MuxNet, build_model, default_pretrained_cfg
+from .spec import NetworkSpec, SpecError
+from .zoo import get_entry, list_models
+
+SPEC_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def resolve_spec(model: str | Path | NetworkSpec) -> tuple[NetworkSpec, dict[str, Any]]:
+    """The spec and data config for a zoo name, a spec file path or a spec."""
+    if isinstance(model, NetworkSpec):
+        return model, {}
+    path = Path(model)
+    if path.suffix in SPEC_SUFFIXES:
+        return NetworkSpec.load(path), {}
+    entry = get_entry(str(model))
+    return entry.build_spec(), dict(entry.pretrained_cfg)
+
+
+def create_model(
+    model: str | Path | NetworkSpec,
+    num_classes: int = 1000,
+    pretrained: str | Path | bool | None = None,
+    **overrides: Any,
+) -> MuxNet:
+    """Build a model by zoo name (``"muxnet_m"``), spec file (``"best.yaml"``) or :class:`NetworkSpec`.
+
+    Args:
+        num_classes: classifier width (0 removes the classifier and returns pooled features).
+        pretrained: path to a checkpoint (ours, timm's, or the released MUXNet layout; ``.pth``/``.pt``/
+            ``.safetensors``). Weights are never downloaded: ``True`` is refused with an explanation. When
+            ``num_classes`` differs from the checkpoint's, the classifier is left freshly initialised.
+        overrides: any :class:`NetworkSpec` field, e.g. ``drop_rate=0.3``, ``drop_path_rate=0.2``,
+            ``in_channels=1``.
+    """
+    spec, cfg = resolve_spec(model)
+    fields = {f.name for f in dataclasses.fields(NetworkSpec)} - {"stages", "name"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise TypeError(f"create_model got unknown option(s) {unknown}; spec fields are {sorted(fields)}")
+    if "in_channels" in overrides and "input_size" not in overrides:
+        overrides["input_size"] = (overrides["in_channels"], *spec.input_size[1:])
+    try:
+        spec = spec.replace(num_classes=num_classes, **overrides)
+    except SpecError as err:
+        raise SpecError(f"{spec.name}: {err}") from None
+    model_ = build_model(spec, default_pretrained_cfg(spec, **cfg))
+    if pretrained is True:
+        raise ValueError(
+            "pretrained=True would download weights, which muxnet never does; pass the path of a local "
+            "checkpoint instead, e.g. pretrained='muxnet_m.pth'"
+        )
+    if pretrained:
+        load_checkpoint(model_, pretrained, reset_classifier=None)
+    return model_
+
+
+def _timm_entrypoint(name: str):
+    def entrypoint(pretrained: bool = False, pretrained_cfg: Any = None, pretrained_cfg_overlay: dict | None = None,
+                   features_only: bool = False, **kwargs: Any) -> MuxNet:
+        checkpoint = (pretrained_cfg_overlay or {}).get("file") if pretrained else None
+        if pretrained and not checkpoint:
+            raise ValueError(f"{name}: no weights are downloaded; pass pretrained_cfg_overlay=dict(file='path')")
+        for ignored in ("pretrained_strict", "cache_dir"):  # hub-download options; nothing is downloaded
+            kwargs.pop(ignored, None)
+        if "in_chans" in kwargs:
+            kwargs["in_channels"] = kwargs.pop("in_chans")
+        if features_only:
+            raise ValueError(f"{name}: use timm's FeatureListNet or model.feature_info instead of features_only")
+        return create_model(name, pretrained=checkpoint, **kwargs)
+
+    entrypoint.__name__ = entrypoint.__qualname__ = name
+    entrypoint.__doc__ = f"{get_entry(name).description} (muxnet)"
+    entrypoint.__module__ = __name__
+    return entrypoint
+
+
+def register_with_timm() -> list[str]:
+    """Make ``timm.create_model("muxnet_m")`` work. Only names that timm does not already own are
+    registered (timm has its own MixNets, which ours reproduce and load from)."""
+    from timm.models import is_model, register_model
+
+    registered = []
+    module = sys.modules[__name__]
+    for name in list_models():
+        if is_model(name):
+            continue
+        fn = _timm_entrypoint(name)
+        setattr(module, name, fn)
+        register_model(fn)
+        registered.append(name)
+    return registered
+
+
+__all__ = ["create_model", "register_with_timm", "resolve_spec"]
