@@ -74,9 +74,15 @@ def _timm_entrypoint(name: str):
             kwargs.pop(ignored, None)
         if "in_chans" in kwargs:
             kwargs["in_channels"] = kwargs.pop("in_chans")
-        if features_only:
-            raise ValueError(f"{name}: use timm's FeatureListNet or model.feature_info instead of features_only")
-        return create_model(name, pretrained=checkpoint, **kwargs)
+        out_indices = kwargs.pop("out_indices", None)
+        model = create_model(name, pretrained=checkpoint, **kwargs)
+        if not features_only:
+            return model
+        from timm.models import FeatureListNet
+
+        # timm's own feature wrapper: a list of stage outputs for detection/segmentation necks
+        indices = tuple(range(len(model.feature_info))) if out_indices is None else tuple(out_indices)
+        return FeatureListNet(model, out_indices=indices, flatten_sequential=True)
 
     entrypoint.__name__ = entrypoint.__qualname__ = name
     entrypoint.__doc__ = f"{get_entry(name).description} (muxnet)"
