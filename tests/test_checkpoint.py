@@ -3,6 +3,9 @@ from pathlib import Path
 import pytest
 import timm
 import torch
+from safetensors.torch import save_file
+
+import muxnet
 from released_reference import (
     MUXNET_L_TABLE,
     MUXNET_M_TABLE,
@@ -10,9 +13,6 @@ from released_reference import (
     read_layout,
     released_forward,
 )
-from safetensors.torch import save_file
-
-import muxnet
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 LAYOUTS = {

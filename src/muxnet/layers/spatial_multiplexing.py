@@ -123,9 +123,10 @@ class SpatialMultiplexConv(nn.ModuleList):
         self.parts = spatial_partition(channels, scales, group_factor)
         self.part_scales = [scale for scale, _ in self.parts]
         self.part_widths = [width for _, width in self.parts]
-        self.layer_name = f"SpatialMultiplexConv(C={channels}, k={kernel_size}, G={group_factor}, scales={list(scales)})"
+        self.layer_name = (f"SpatialMultiplexConv(C={channels}, k={kernel_size}, G={group_factor}, "
+                           f"scales={list(scales)})")
         for scale, width in self.parts:
-            conv_width = width * RATIO * RATIO if scale == SUBPIXEL else width // (RATIO * RATIO) if scale == SUPERPIXEL else width
+            conv_width = {SUBPIXEL: width * RATIO * RATIO, SUPERPIXEL: width // (RATIO * RATIO)}.get(scale, width)
             self.append(
                 nn.Conv2d(
                     conv_width, conv_width, kernel_size, padding=same_padding(kernel_size),

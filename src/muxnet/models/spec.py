@@ -403,7 +403,7 @@ def block_mid_channels(block: ResolvedBlock) -> int:
 
 
 def scale_width(spec: NetworkSpec, multiplier: float, divisor: int = 8, scale_head: bool = False) -> NetworkSpec:
-    """Width multiplier: every stem/block width times ``multiplier``, rounded to ``divisor`` (timm's ``make_divisible``).
+    """Width multiplier: every stem/block width times ``multiplier``, rounded by timm's ``make_divisible``.
 
     The head keeps its width unless ``scale_head`` (MixNet-L and EfficientNet keep it; MobileNetV2 scales it
     only above 1.0). ``mux`` blocks follow the width of their stage.
@@ -411,10 +411,13 @@ def scale_width(spec: NetworkSpec, multiplier: float, divisor: int = 8, scale_he
     if multiplier == 1.0:
         return spec
     stages = tuple(
-        tuple(dataclasses.replace(b, out_channels=make_divisible(b.out_channels * multiplier, divisor)) for b in stage)
+        tuple(dataclasses.replace(b, out_channels=make_divisible(b.out_channels * multiplier, divisor))
+              for b in stage)
         for stage in spec.stages
     )
-    head = make_divisible(spec.head_channels * multiplier, divisor) if scale_head and spec.head_channels else spec.head_channels
+    head = spec.head_channels
+    if scale_head and head:
+        head = make_divisible(head * multiplier, divisor)
     return spec.replace(stem_channels=make_divisible(spec.stem_channels * multiplier, divisor), stages=stages,
                         head_channels=head)
 

@@ -26,10 +26,13 @@ class ZooEntry:
 _REGISTRY: dict[str, ZooEntry] = {}
 
 
-def register(name: str, description: str, **cfg: Any) -> Callable[[Callable[[], NetworkSpec]], Callable[[], NetworkSpec]]:
+SpecFunction = Callable[[], NetworkSpec]
+
+
+def register(name: str, description: str, **cfg: Any) -> Callable[[SpecFunction], SpecFunction]:
     """Decorator adding a spec function to the zoo under ``name``."""
 
-    def wrap(fn: Callable[[], NetworkSpec]) -> Callable[[], NetworkSpec]:
+    def wrap(fn: SpecFunction) -> SpecFunction:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
         _REGISTRY[name] = ZooEntry(name, fn, description, cfg)
