@@ -68,7 +68,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from .train import evaluate_target
 
-    result = evaluate_target(args.model, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
+    result = evaluate_target(args.target, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
                              _recipe_overrides(args))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="top-1/top-5 (AUROC for multi-label) of a model and checkpoint on a dataset")
-    p.add_argument("model", help="zoo name or spec file, or a run directory (uses its recipe and best weights)")
+    p.add_argument("target", metavar="MODEL",
+                   help="zoo name or spec file, or a run directory (uses its recipe and best weights)")
     p.add_argument("--checkpoint", help="weights: ours, timm's or the released layout (.pth/.safetensors)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")

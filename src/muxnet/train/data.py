@@ -230,7 +230,9 @@ def _read_cifar_pickle_meta(path: Path) -> dict:
             data = _ArraysOnlyUnpickler(fh, encoding="latin1").load()
     except Exception as err:
         raise DataError(f"cannot read CIFAR meta file {path}: {type(err).__name__}: {err}") from err
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {k.decode() if isinstance(k, bytes) else k: v for k, v in data.items()}
 
 
 def _holdout(n: int, fraction: float, seed: int, groups: Sequence[Any] | None = None) -> tuple[list[int], list[int]]:

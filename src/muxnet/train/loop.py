@@ -76,15 +76,23 @@ def seed_everything(seed: int) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every RNG the loop draws from, as tensors and plain numbers, so that a training checkpoint can be read
+    back with ``torch.load(weights_only=True)`` like any other weights file."""
+    version, mt_state, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": [version, torch.tensor(mt_state, dtype=torch.int64), gauss],
+             "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, mt_state, gauss = state["python"]
+    random.setstate((version, tuple(int(v) for v in mt_state.tolist()), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -194,12 +202,11 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 
 def read_training_checkpoint(path: Path) -> dict[str, Any]:
-    """A ``last.pt``. RNG states hold numpy/python objects, so this (our own file, in the run directory being
-    resumed) is read with ``weights_only=False``; weights from elsewhere go through ``muxnet.load_checkpoint``."""
+    """A ``last.pt``: tensors and plain values only, read with ``weights_only=True``."""
     if not path.is_file():
         raise RunError(f"cannot resume: no checkpoint at {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise RunError(f"cannot resume: {path} is unreadable ({type(err).__name__}: {err})") from err
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:

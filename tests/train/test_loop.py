@@ -1,0 +1,100 @@
+import json
+
+import pytest
+import torch
+
+import muxnet
+from muxnet.cli import main
+from muxnet.train import RunError, train, train_and_evaluate
+from muxnet.train.recipes import load_recipe
+
+from .conftest import TINY_SPEC, make_chestxray
+
+FAST = ["--epochs", "2", "--workers", "0", "--batch-size", "4", "--image-size", "16", "--no-progress", "--threads", "1",
+        "--set", "schedule.warmup_epochs=0", "--set", "optimizer.lr=0.05"]
+
+
+def test_train_image_folder_skipping_bad_images_then_eval(image_folder, tiny_spec_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(image_folder), "--model", str(tiny_spec_file), "--output", str(run),
+                 "--skip-bad-images", *FAST]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["recipe"] == "imagenet" and summary["dataset"] == "imagefolder" and summary["num_classes"] == 2
+    assert summary["bad_images"] >= 1 and "broken.png" in (run / "bad_images.txt").read_text()
+    assert summary["params"] == sum(p.numel() for p in muxnet.create_model(tiny_spec_file, num_classes=2)
+                                    .parameters())
+    assert summary["madds"] > 0 and summary["last"]["epoch"] == 2 and summary["steps"] == 6
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2] and all(0 <= r["val"]["top1"] <= 100 for r in lines)
+    # the imagenet recipe keeps an EMA: the saved weights are the EMA's, and load through load_checkpoint
+    model = muxnet.create_model(tiny_spec_file, num_classes=2)
+    muxnet.load_checkpoint(model, run / "best.safetensors")
+    muxnet.load_checkpoint(model, run / "last.pt")
+    capsys.readouterr()
+    assert main(["eval", str(run), "--json", "--split", "val"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["count"] == 4 and result["top1"] == pytest.approx(summary["best"]["val"]["top1"])
+    assert main(["eval", str(tiny_spec_file), "--checkpoint", str(run / "last.safetensors"), "--data",
+                 str(image_folder), "--image-size", "16", "--split", "val", "--workers", "0"]) == 0
+    assert "top1" in capsys.readouterr().out
+
+
+def test_corrupt_image_stops_with_its_name(image_folder, tiny_spec_file, tmp_path, capsys):
+    code = main(["train", "--data", str(image_folder), "--model", str(tiny_spec_file), "--output",
+                 str(tmp_path / "run"), *FAST])
+    assert code == 2 and "broken.png" in capsys.readouterr().err
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    recipe = load_recipe("digits", [("output.dir", str(tmp_path)), ("output.progress", False)])
+    (tmp_path / "summary.json").write_text("{}")
+    with pytest.raises(RunError, match="already holds a run"):
+        train(recipe)
+    assert (tmp_path / "summary.json").read_text() == "{}"
+
+
+def test_chestxray_multilabel_training_reports_auroc(tmp_path, tiny_spec_file):
+    root = make_chestxray(tmp_path / "x", n=24)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(root), "--model", str(tiny_spec_file), "--output", str(run),
+                 "--set", "data.val_fraction=0", *FAST]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["multi_label"] and summary["selected_on"] == "test"
+    test = summary["last"]["test"]
+    assert set(test["auroc_per_class"]) == set(muxnet.train.data.CHESTXRAY_LABELS)
+    assert 0 <= test["auroc"] <= 100 and test["count"] == 3
+
+
+def test_transfer_from_a_checkpoint_gets_a_new_classifier(tmp_path, tiny_spec_file):
+    source = muxnet.create_model(tiny_spec_file, num_classes=7)
+    ckpt = muxnet.save_weights(source, tmp_path / "source.safetensors")
+    run = tmp_path / "run"
+    recipe = load_recipe("digits", [("model.name", str(tiny_spec_file)), ("model.pretrained", str(ckpt)),
+                                    ("data.image_size", 16), ("schedule.epochs", 1), ("optimizer.lr", 1e-9),
+                                    ("schedule.warmup_epochs", 0), ("output.dir", str(run)),
+                                    ("output.progress", False), ("training.threads", 1)])
+    summary = train(recipe, log=lambda _: None)
+    assert summary["num_classes"] == 10
+    from safetensors.torch import load_file
+
+    trained = load_file(str(run / "last.safetensors"))
+    # lr ~ 0: the body is the source's (BN statistics aside), the 10-way classifier is new
+    assert torch.allclose(trained["conv_stem.weight"], source.state_dict()["conv_stem.weight"], atol=1e-6)
+    assert trained["classifier.weight"].shape == (10, TINY_SPEC.num_features)
+
+
+def test_proxy_training_returns_held_out_error():
+    from torch.utils.data import Subset
+
+    from muxnet.data import load_digits
+
+    digits = load_digits(image_size=16)
+    torch.manual_seed(0)
+    model = muxnet.build_model(TINY_SPEC.replace(num_classes=10))
+    train_set = Subset(digits.train, range(800))
+    error = train_and_evaluate(model, train_set, digits.val, epochs=3, seed=0, overrides=("optimizer.lr=0.1",))
+    assert 0.0 <= error < 0.7  # chance is 0.9
+    torch.manual_seed(0)
+    again = train_and_evaluate(muxnet.build_model(TINY_SPEC.replace(num_classes=10)), train_set, digits.val,
+                               epochs=3, seed=0, overrides=("optimizer.lr=0.1",))
+    assert again == error
