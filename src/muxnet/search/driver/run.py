@@ -1,0 +1,275 @@
+"""``run_search``: the tri-objective search end to end, resumable after a crash or ``kill -9``.
+
+The run directory holds ``archive.sqlite`` (every evaluation, committed as it finishes), ``state.json``
+(the algorithm's explicit state after the last finished generation, written atomically) and, at the end,
+``pareto.csv``, ``specs/`` (the non-dominated specs), ``top/`` (the best ``top_k`` specs per target by PBI),
+``pareto.png`` and ``summary.json``. Resuming reloads the state, asks the algorithm for the same generation
+again (its random state is part of the state) and takes every genome already in the archive from there, so
+no finished evaluation is repeated and the result is the one an uninterrupted run gives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..algorithms import MOEAD, MultiTargetRegularizedEvolution
+from ..archive import Archive, ArchiveError, Evaluation
+from ..decomposition import Target, parse_targets, pbi, reference_directions
+from ..evaluators import EvalResult, EvalTask, candidate_seed
+from ..executors import make_executor
+from ..objectives import ComplexityCache, Normaliser
+from ..space import SearchSpace, genome_key
+from .outputs import write_outputs
+
+STATE_VERSION = 1
+ARCHIVE_NAME = "archive.sqlite"
+STATE_NAME = "state.json"
+# Three preferences spread over the small preset's reachable range (0.41M..2.04M params, 1.3M..8.6M MAdds).
+DEFAULT_TARGETS = "params=0.6M,madds=2M;params=1.0M,madds=3.5M;params=1.5M,madds=5.5M"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything that decides the result. A resumed run must have the same configuration; the executor
+    and the number of workers are not part of it (they change where, not what, is computed)."""
+
+    preset: str = "small"
+    targets: str = DEFAULT_TARGETS
+    algorithm: str = "moead"
+    population: int = 18
+    generations: int = 4
+    evaluator: str = "train"  # "train", "synthetic" or "table:PATH"
+    dataset: str | None = None  # an ImageFolder directory; None = the embedded digits
+    epochs: int = 2
+    batch_size: int = 32
+    lr: float = 1e-2
+    max_train_samples: int | None = None
+    seed: int = 0
+    theta: float = 5.0
+    spread: float = 0.05
+    top_k: int = 5
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ("moead", "re"):
+            raise ValueError(f"algorithm: choose 'moead' or 're', got {self.algorithm!r}")
+        for name in ("population", "epochs", "batch_size", "top_k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        if self.generations < 0:
+            raise ValueError(f"generations: must be >= 0, got {self.generations}")
+        if not (self.evaluator in ("train", "synthetic") or self.evaluator.startswith("table:")):
+            raise ValueError(f"evaluator: choose 'train', 'synthetic' or 'table:PATH', got {self.evaluator!r}")
+
+    @property
+    def budget(self) -> int:
+        """Models proposed: the initial population plus one child per sub-problem per generation."""
+        return self.population * (self.generations + 1)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class SearchResult:
+    out_dir: Path
+    evaluations: int
+    failed: int
+    generations: int
+    seconds: float
+    pareto: list[dict]
+    best_per_target: list[dict]
+
+
+class SearchSetupError(ValueError):
+    """The search cannot start: bad targets, an occupied or mismatched run directory, missing data."""
+
+
+def _diff(old: dict, new: dict) -> str:
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys)
+
+
+def _build_evaluator(config: SearchConfig, space: SearchSpace):
+    from ..evaluators import ProxyTrainingEvaluator, SyntheticEvaluator, TableEvaluator
+
+    classes = space.preset.num_classes
+    if config.evaluator == "synthetic":
+        return SyntheticEvaluator(), classes
+    if config.evaluator.startswith("table:"):
+        return TableEvaluator(config.evaluator[len("table:"):]), classes
+    from ..datasets import load_training_data
+
+    data = load_training_data(config.dataset, space.preset.input_size, seed=config.seed)
+    return ProxyTrainingEvaluator(data.train, data.val, config.epochs, config.batch_size, config.lr,
+                                  config.max_train_samples, dataset_name=data.name), data.num_classes
+
+
+def _write_state(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload))
+    os.replace(tmp, path)  # atomic: a kill leaves the old state or the new one, never half of one
+
+
+def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, executor: str = "inprocess",
+               workers: int | None = None, ray_address: str | None = None, evaluator=None,
+               log: Callable[[str], None] = print) -> SearchResult:
+    """Run (or resume) a search into ``out_dir``; see the module docstring for what it writes."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    space = SearchSpace(config.preset)
+    targets = parse_targets(config.targets)
+    complexity = ComplexityCache(space)
+    normaliser = Normaliser.for_space(space, complexity)
+    normalised = np.stack([normaliser.check_target(t, i) for i, t in enumerate(targets)])
+    per_target = config.population // len(targets)
+    if per_target < 2:
+        raise SearchSetupError(f"population: {config.population} gives fewer than 2 sub-problems for each of "
+                               f"the {len(targets)} targets; use at least {2 * len(targets)}")
+
+    archive_path, state_path = out_dir / ARCHIVE_NAME, out_dir / STATE_NAME
+    if resume and not archive_path.exists():
+        raise SearchSetupError(f"--resume: {out_dir} holds no search archive ({ARCHIVE_NAME})")
+    if not resume and archive_path.exists():
+        raise SearchSetupError(f"{out_dir} already holds a search; pass --resume to continue it or choose "
+                               "another --out (nothing was changed)")
+    if resume:  # check before building anything heavy
+        try:
+            with Archive(archive_path) as old:
+                stored = old.get_meta("config")
+        except ArchiveError as err:
+            raise SearchSetupError(str(err)) from None
+        if stored != config.to_dict():
+            raise SearchSetupError(f"--resume: {out_dir} was made by a different configuration "
+                                   f"({_diff(stored or {}, config.to_dict())})")
+
+    num_classes = space.preset.num_classes
+    if evaluator is None:
+        evaluator, num_classes = _build_evaluator(config, space)
+    if num_classes != space.preset.num_classes:
+        space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes))
+
+    weights, owner = reference_directions(normalised, per_target, config.spread)
+    weights, owner = weights[: per_target * len(targets)], owner[: per_target * len(targets)]
+    ideal = np.zeros(3)
+    if config.algorithm == "moead":
+        algorithm = MOEAD(space, weights, n_neighbors=per_target, theta=config.theta, ideal=ideal,
+                          seed=config.seed)
+    else:
+        algorithm = MultiTargetRegularizedEvolution(space, normalised, ideal, config.budget,
+                                                    population_size=per_target * 2, sample_size=max(2, per_target // 2),
+                                                    batch_size=per_target, theta=config.theta, seed=config.seed)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    archive = Archive(archive_path)
+    try:
+        if resume:
+            for row in archive.all():
+                if row.params is not None:
+                    complexity.seed(row.genome, row.params, row.madds)
+            if state_path.exists():
+                try:
+                    state = json.loads(state_path.read_text())
+                    if state.get("version") != STATE_VERSION:
+                        raise ValueError(f"state version {state.get('version')!r}, expected {STATE_VERSION}")
+                    algorithm.load_state_dict(state["algorithm"])
+                except (ValueError, KeyError, TypeError) as err:
+                    raise SearchSetupError(f"{state_path}: unreadable search state ({err})") from None
+            log(f"resuming {out_dir}: {len(archive)} evaluations archived, generation {algorithm.generation}")
+        else:
+            archive.set_meta("config", config.to_dict())
+            archive.set_meta("normaliser", normaliser.to_dict())
+        runner = make_executor(executor, evaluator, workers, ray_address)
+        try:
+            _loop(config, space, algorithm, archive, runner, complexity, normaliser, weights, owner, targets,
+                  state_path, log)
+        finally:
+            runner.close()
+        rows = archive.all()
+    finally:
+        archive.close()
+    summary = write_outputs(out_dir, rows, space, normaliser, weights, owner, targets, config, log)
+    seconds = time.perf_counter() - started
+    failed = sum(1 for r in rows if not r.ok)
+    log(f"done: {len(rows)} evaluations ({failed} failed) in {seconds:.0f} s; outputs in {out_dir}")
+    return SearchResult(out_dir, len(rows), failed, algorithm.generation, seconds, summary["pareto"],
+                        summary["best_per_target"])
+
+
+def _finished(config: SearchConfig, algorithm) -> bool:
+    if config.algorithm == "moead":
+        return algorithm.generation > config.generations
+    return algorithm.done
+
+
+def _loop(config, space, algorithm, archive, runner, complexity, normaliser, weights, owner, targets,
+          state_path, log) -> None:
+    total_generations = config.generations + 1 if config.algorithm == "moead" else None
+    loop_start, generations_run = time.perf_counter(), 0
+    while not _finished(config, algorithm):
+        generation = algorithm.generation
+        genomes = algorithm.ask()
+        tasks, seen = [], set()
+        for genome in genomes:
+            key = genome_key(genome)
+            if key in seen or key in archive:  # duplicates are never evaluated twice
+                continue
+            seen.add(key)
+            spec = space.decode(genome)
+            cost = complexity(genome)
+            tasks.append(EvalTask(key, spec.to_dict(), cost.params, cost.madds,
+                                  candidate_seed(config.seed, key), generation))
+        by_key = {t.genome: t for t in tasks}
+        for result in runner.map_unordered(tasks):
+            _record(archive, by_key[result.genome], result)
+        F = np.full((len(genomes), 3), np.inf)
+        for i, genome in enumerate(genomes):
+            row = archive.get(genome_key(genome))
+            if row is not None and row.ok:
+                F[i] = normaliser(row.error, row.params, row.madds)
+        algorithm.tell(genomes, F)
+        _write_state(state_path, {"version": STATE_VERSION, "algorithm": algorithm.state_dict(),
+                                  "evaluations": len(archive)})
+        generations_run += 1
+        log(_progress(config, algorithm, archive, normaliser, weights, owner, targets, generation,
+                      total_generations, (time.perf_counter() - loop_start) / generations_run))
+
+
+def _record(archive: Archive, task: EvalTask, result: EvalResult) -> None:
+    archive.add(Evaluation(task.genome, result.status, result.error, task.params, task.madds, result.message,
+                           result.duration, task.seed, task.generation, result.started, result.finished))
+
+
+def _progress(config, algorithm, archive, normaliser, weights, owner, targets: list[Target], generation: int,
+              total_generations: int | None, seconds_per_generation: float) -> str:
+    rows = [r for r in archive.all() if r.ok]
+    parts = []
+    if rows:
+        F = normaliser.normalise_many([[r.error, r.params, r.madds] for r in rows])
+        for t, target in enumerate(targets):
+            w = weights[np.flatnonzero(owner == t)[0]]
+            scores = pbi(F, w, np.zeros(3), config.theta)
+            best = rows[int(np.argmin(scores))]
+            parts.append(f"[{target.label()}] err {best.error:.3f} {best.params / 1e6:.2f}M "
+                         f"{best.madds / 1e6:.2f}M pbi {scores.min():.3f}")
+    if total_generations is not None:
+        head = f"gen {generation + 1}/{total_generations}"
+        remaining = total_generations - generation - 1
+    else:
+        head = f"step {generation + 1}"
+        left = config.budget - sum(r.proposed for r in algorithm.runs)
+        remaining = max(0, left / max(1, config.population // len(targets)))
+    failed = sum(1 for r in archive.all() if not r.ok)
+    eta = remaining * seconds_per_generation
+    return (f"{head}  evals {len(archive)}/{config.budget} ({failed} failed)  ETA {eta / 60:.1f} min  "
+            + "  ".join(parts))
+
+
+__all__ = ["DEFAULT_TARGETS", "SearchConfig", "SearchResult", "SearchSetupError", "run_search"]

@@ -1,0 +1,225 @@
+"""Evaluators: how a candidate's error is measured, behind one small interface.
+
+* :class:`ProxyTrainingEvaluator` trains the candidate for a few epochs and returns its held-out error (the
+  paper's proxy: 5 epochs on a 50K-image ImageNet subset; here any in-memory dataset).
+* :class:`TableEvaluator` looks the error up in a CSV or SQLite table (tabular benchmarks, fast tests).
+* :class:`SyntheticEvaluator` is a cheap deterministic surrogate for benchmarking the algorithms.
+
+An evaluator is pickled to worker processes / Ray actors, so it holds data, not open handles.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..models.spec import NetworkSpec
+from .space import SearchSpace, parse_genome_key
+
+
+class CandidateFailed(RuntimeError):
+    """The candidate could not be evaluated (NaN loss, missing table entry, ...); it is recorded as failed."""
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    genome: str
+    spec: dict  # NetworkSpec.to_dict(): plain data travels to workers cheaply
+    params: int
+    madds: int
+    seed: int
+    generation: int = 0
+
+
+@dataclass
+class EvalResult:
+    genome: str
+    status: str
+    error: float | None
+    message: str = ""
+    duration: float = 0.0
+    started: float = 0.0
+    finished: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def candidate_seed(run_seed: int, genome: str) -> int:
+    """A per-candidate seed that depends only on the run seed and the genome (same in a resumed run)."""
+    digest = hashlib.sha256(f"{run_seed}:{genome}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def run_task(evaluator, task: EvalTask) -> EvalResult:
+    """Evaluate one task and never raise: a failure (exception, NaN, out of memory) becomes a failed result."""
+    started = time.time()
+    clock = time.perf_counter()
+    try:
+        error = float(evaluator.evaluate(task))
+        if not math.isfinite(error):
+            raise CandidateFailed(f"the evaluator returned a non-finite error ({error})")
+        status, message = "ok", ""
+    except Exception as err:  # noqa: BLE001 - any failure of one candidate must not stop the search
+        status, error, message = "failed", None, f"{type(err).__name__}: {err}"
+    return EvalResult(task.genome, status, error, message, time.perf_counter() - clock, started, time.time())
+
+
+# -- proxy training ------------------------------------------------------------------------------------------
+def train_candidate(spec: NetworkSpec, train, val, epochs: int, batch_size: int = 64, lr: float = 3e-3,
+                    weight_decay: float = 1e-4, seed: int = 0) -> float:
+    """Train ``spec`` from scratch for ``epochs`` on ``train`` and return the error on ``val``.
+
+    A deliberately small loop (AdamW, cosine schedule, no augmentation): the proxy only has to rank
+    candidates. Kept in one function so a fuller training loop can take its place.
+    """
+    import torch
+    from torch.nn import functional as F
+
+    from ..models.network import build_model
+
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = build_model(spec)
+    x_train, y_train = train.tensors
+    x_val, y_val = val.tensors
+    steps_per_epoch = max(1, math.ceil(len(x_train) / batch_size))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch,
+                                                   pct_start=0.15)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x_train), generator=generator)
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            if len(idx) < 2:  # batch norm needs more than one sample
+                continue
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            if not torch.isfinite(loss):
+                raise CandidateFailed(f"the training loss became {loss.item()}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x_val), 256):
+            correct += (model(x_val[i:i + 256]).argmax(1) == y_val[i:i + 256]).sum().item()
+    return 1.0 - correct / len(x_val)
+
+
+class ProxyTrainingEvaluator:
+    """Error after ``epochs`` of training on (a subset of) ``train``, measured on ``val``."""
+
+    name = "train"
+
+    def __init__(self, train, val, epochs: int = 1, batch_size: int = 64, lr: float = 3e-3,
+                 max_train_samples: int | None = None, threads: int | None = None, dataset_name: str = ""):
+        if epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {epochs}")
+        if max_train_samples is not None and max_train_samples < len(train):
+            from torch.utils.data import TensorDataset
+
+            train = TensorDataset(*(t[:max_train_samples] for t in train.tensors))
+        self.train, self.val = train, val
+        self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
+        self.threads = threads
+        self.dataset_name = dataset_name
+
+    def evaluate(self, task: EvalTask) -> float:
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        spec = NetworkSpec.from_dict(task.spec)
+        return train_candidate(spec, self.train, self.val, self.epochs, self.batch_size, self.lr, seed=task.seed)
+
+    def config(self) -> dict:
+        return {"evaluator": self.name, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+                "train_samples": len(self.train), "val_samples": len(self.val), "dataset": self.dataset_name}
+
+
+# -- table lookup --------------------------------------------------------------------------------------------
+class TableEvaluator:
+    """Errors looked up by genome key in a CSV (columns ``genome,error``) or an SQLite file (a table
+    ``metrics(genome, error)``, or the ``evaluations`` table of a previous search's archive)."""
+
+    name = "table"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no metrics table at {self.path}")
+        self.table = self._read()
+
+    def _read(self) -> dict[str, float]:
+        if self.path.suffix == ".csv":
+            with self.path.open(newline="") as handle:
+                reader = csv.DictReader(handle)
+                if not reader.fieldnames or not {"genome", "error"} <= set(reader.fieldnames):
+                    raise ValueError(f"{self.path}: a metrics CSV needs the columns 'genome' and 'error'")
+                rows = list(reader)
+            try:
+                return {r["genome"]: float(r["error"]) for r in rows if r["error"] not in ("", None)}
+            except ValueError as err:
+                raise ValueError(f"{self.path}: {err}") from None
+        try:
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                table = "metrics" if "metrics" in tables else "evaluations" if "evaluations" in tables else None
+                if table is None:
+                    raise ValueError(f"{self.path}: no 'metrics' or 'evaluations' table")
+                rows = db.execute(f"SELECT genome, error FROM {table} WHERE error IS NOT NULL").fetchall()
+        except sqlite3.DatabaseError as err:
+            raise ValueError(f"{self.path}: not a readable SQLite metrics table ({err})") from None
+        return {str(g): float(e) for g, e in rows}
+
+    def evaluate(self, task: EvalTask) -> float:
+        try:
+            return self.table[task.genome]
+        except KeyError:
+            raise CandidateFailed(f"genome {task.genome} is not in {self.path.name}") from None
+
+    def config(self) -> dict:
+        return {"evaluator": self.name, "table": str(self.path.resolve()), "entries": len(self.table)}
+
+
+# -- a cheap surrogate ---------------------------------------------------------------------------------------
+class SyntheticEvaluator:
+    """A deterministic stand-in for proxy training, for algorithm benchmarks and tests.
+
+    Error falls with capacity (log params and log MAdds, with diminishing returns), is helped by spatial
+    multiplexing and hurt by a large leave-out, plus genome-seeded noise; ``failure_rate`` makes that
+    fraction of genomes fail (deterministically) to exercise the failure path. ``delay`` simulates cost.
+    """
+
+    name = "synthetic"
+
+    def __init__(self, noise: float = 0.01, failure_rate: float = 0.0, delay: float = 0.0):
+        self.noise, self.failure_rate, self.delay = noise, failure_rate, delay
+
+    def evaluate(self, task: EvalTask) -> float:
+        if self.delay:
+            time.sleep(self.delay)
+        rng = np.random.default_rng(candidate_seed(0, task.genome))
+        if rng.random() < self.failure_rate:
+            raise CandidateFailed("synthetic failure")
+        capacity = 0.55 * math.log(task.params) + 0.45 * math.log(task.madds)
+        error = 0.9 / (1.0 + math.exp(capacity - 13.5))
+        values = SearchSpace().values(parse_genome_key(task.genome))
+        error -= 0.004 * sum(1 for s in (2, 3) if values[f"stage{s}.normal.scales"])  # spatial multiplexing
+        error += 0.012 * sum(values[f"stage{s}.normal.leave_out"] for s in (1, 2, 3, 4))
+        return float(min(max(error + self.noise * rng.standard_normal(), 0.0), 1.0))
+
+    def config(self) -> dict:
+        return {"evaluator": self.name, "noise": self.noise, "failure_rate": self.failure_rate}
+
+
+__all__ = ["CandidateFailed", "EvalResult", "EvalTask", "ProxyTrainingEvaluator", "SyntheticEvaluator",
+           "TableEvaluator", "candidate_seed", "run_task", "train_candidate"]
