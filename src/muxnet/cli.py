@@ -23,6 +23,11 @@ def _parse_input_size(text: str) -> tuple[int, int, int]:
 def cmd_profile(args: argparse.Namespace) -> int:
     from .profiling_table import profile_table
 
+    if args.family:
+        from .profiling_table import family_table
+
+        print(family_table(args.family, input_size=args.input_size, num_classes=args.num_classes))
+        return 0
     print(profile_table(args.models, input_size=args.input_size, num_classes=args.num_classes,
                         layers=args.layers))
     return 0
@@ -99,6 +104,12 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                    help="override any recipe key, e.g. --set optimizer.lr=0.01 --set training.ema_decay=null")
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from .search.cli import search_from_args
+
+    return search_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="muxnet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", type=_parse_input_size, default=(3, 224, 224), help="C,H,W or one size")
     p.add_argument("--num-classes", type=int, default=1000)
     p.add_argument("--layers", action="store_true", help="also print the per-layer table of each model")
+    p.add_argument("--family", help="list an ablation family instead (e.g. mobilenetv2_spatialmux); "
+                   "'list' prints the family names")
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("train", help="train or fine-tune a model with one of the paper's recipes "
@@ -134,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     _add_recipe_arguments(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("search", help="the tri-objective (error, params, MAdds) architecture search "
+                       "(no arguments: a ~5 minute search on the embedded digits)")
+    from .search.cli import add_search_arguments
+
+    add_search_arguments(p)
+    p.set_defaults(func=cmd_search)
     return parser
 
 

@@ -29,10 +29,13 @@ def profile_named(name: str, input_size: Sequence[int] = (3, 224, 224), num_clas
 def profile_table(names: Sequence[str] = (), input_size: Sequence[int] = (3, 224, 224), num_classes: int = 1000,
                   layers: bool = False) -> str:
     """Rows of name / params / MAdds / ratios; ratios are relative to the first model listed."""
+    from .models.ablations import FAMILIES
     from .models.zoo import list_models
 
+    ablations = {member for members in FAMILIES.values() for member in members}
+    default = [name for name in list_models() if name not in ablations]  # families: see family_table
     profiles = [(name, profile_named(name, input_size, num_classes))
-                for name in (names or [*list_models(), *TIMM_BASELINES])]
+                for name in (names or [*default, *TIMM_BASELINES])]
     if not names:  # the default table reads like the paper's: smallest first
         profiles.sort(key=lambda item: item[1].madds)
     names = [name for name, _ in profiles]
@@ -49,3 +52,12 @@ def profile_table(names: Sequence[str] = (), input_size: Sequence[int] = (3, 224
         for name, p in profiles:
             lines += ["", f"== {name}", p.table()]
     return "\n".join(lines)
+
+
+def family_table(family: str, input_size: Sequence[int] = (3, 224, 224), num_classes: int = 1000) -> str:
+    """One ablation family (``muxnet.models.ablations.FAMILIES``) in figure order; ``"list"`` names them all."""
+    from .models.ablations import FAMILIES, family_members
+
+    if family == "list":
+        return "\n".join(f"{name}  ({len(members)} models)" for name, members in sorted(FAMILIES.items()))
+    return profile_table(family_members(family), input_size=input_size, num_classes=num_classes)

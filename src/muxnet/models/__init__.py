@@ -1,6 +1,6 @@
 """Specs, blocks, the network class, the zoo and checkpoint loading."""
 
-from . import zoo_small, zoo_xs  # noqa: F401  (register the small MUXNets)
+from . import ablations, zoo_small, zoo_xs  # noqa: F401  (register the small MUXNets and ablation families)
 from .blocks import DepthwiseSeparable, InvertedResidual, MuxConvBlock, create_block
 from .checkpoint import CheckpointError, load_checkpoint, read_state_dict, save_weights
 from .factory import create_model, register_with_timm, resolve_spec
