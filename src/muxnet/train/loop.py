@@ -408,9 +408,8 @@ def train(recipe: dict[str, Any] | str = "digits", resume: bool = False,
                        splits.class_names) if val_loader else None
         test = evaluate(eval_model, test_loader, device, splits.multi_label, use_amp, tcfg["channels_last"],
                         splits.class_names) if test_loader else None
-        if val is None and splits.val is splits.test and splits.test is not None:
-            val = evaluate(eval_model, eval_loader(splits.test, eval_bs, dcfg["workers"], d.rank, d.world_size, pin),
-                           device, splits.multi_label, use_amp, tcfg["channels_last"], splits.class_names)
+        if splits.test is not None and splits.test is splits.val:
+            test = val  # ImageNet layout: the val split is the reported one
         selected = val if val is not None else test
         improved = _primary(selected) > state.best_metric
         if improved:
