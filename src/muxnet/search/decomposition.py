@@ -60,7 +60,8 @@ def parse_targets(text: str) -> list[Target]:
         for item in chunk.split(","):
             if "=" not in item:
                 raise TargetError(f"{where}: expected name=value pairs separated by ',', got {item.strip()!r}")
-            name, value = (s.strip().lower() for s in item.split("=", 1))
+            name, value = item.split("=", 1)
+            name, value = name.strip().lower(), value.strip()
             if name not in OBJECTIVES:
                 raise TargetError(f"{where}: unknown objective {name!r}; use {', '.join(OBJECTIVES)}")
             if name in values:

@@ -1,0 +1,51 @@
+"""Arguments of ``muxnet search`` and the call into :func:`~muxnet.search.driver.run_search`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .driver import DEFAULT_TARGETS, SearchConfig, run_search
+from .executors import EXECUTORS
+
+
+def add_search_arguments(p: argparse.ArgumentParser) -> None:
+    defaults = SearchConfig()
+    p.add_argument("--dataset", help="an ImageFolder directory (root/<class>/<image>); default: the embedded digits")
+    p.add_argument("--preset", default=defaults.preset, help="network skeleton: 'small' (32x32) or 'imagenet224'")
+    p.add_argument("--targets", default=DEFAULT_TARGETS,
+                   help="';'-separated preferences, e.g. 'params=1.8M,madds=66M;params=2.4M,madds=117M' "
+                        "(error target 0 = accuracy 1)")
+    p.add_argument("--algorithm", default=defaults.algorithm, choices=("moead", "re"),
+                   help="MOEA/D with PBI over all targets, or regularized evolution per target")
+    p.add_argument("--population", type=int, default=defaults.population, help="number of sub-problems")
+    p.add_argument("--generations", type=int, default=defaults.generations)
+    p.add_argument("--epochs", type=int, default=defaults.epochs, help="proxy training epochs per candidate")
+    p.add_argument("--max-train-samples", type=int, help="train each candidate on this many images at most")
+    p.add_argument("--evaluator", default=defaults.evaluator,
+                   help="'train' (proxy training), 'synthetic' (a cheap surrogate) or 'table:PATH' (CSV/SQLite)")
+    p.add_argument("--executor", default="process", choices=EXECUTORS)
+    p.add_argument("--workers", type=int, help="parallel evaluations (default: one per CPU core)")
+    p.add_argument("--ray-address", help="Ray cluster address ('auto', 'ray://host:10001'); implies --executor ray")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--top-k", type=int, default=defaults.top_k, help="spec files written per target")
+    p.add_argument("--out", help="run directory (default: runs/search-<timestamp>)")
+    p.add_argument("--resume", action="store_true", help="continue the search in --out after a crash or kill")
+
+
+def search_from_args(args: argparse.Namespace) -> int:
+    if args.resume and not args.out:
+        raise ValueError("--resume needs --out DIR (the run directory to continue)")
+    config = SearchConfig(preset=args.preset, targets=args.targets, algorithm=args.algorithm,
+                          population=args.population, generations=args.generations, evaluator=args.evaluator,
+                          dataset=str(Path(args.dataset).resolve()) if args.dataset else None, epochs=args.epochs,
+                          max_train_samples=args.max_train_samples, seed=args.seed, top_k=args.top_k)
+    out = Path(args.out) if args.out else Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}"
+    executor = "ray" if args.ray_address else args.executor
+    run_search(config, out, resume=args.resume, executor=executor, workers=args.workers,
+               ray_address=args.ray_address, log=lambda line: print(line, flush=True))
+    return 0
+
+
+__all__ = ["add_search_arguments", "search_from_args"]

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+from pymoo.decomposition.pbi import PBI
+
+from muxnet.search.decomposition import Target, TargetError, parse_targets, pbi, reference_directions
+from muxnet.search.objectives import ComplexityCache, Normaliser
+from muxnet.search.space import SearchSpace
+
+
+def test_pbi_matches_pymoo():
+    rng = np.random.default_rng(0)
+    F, W, ideal = rng.random((50, 3)), rng.random((50, 3)) + 0.01, rng.random(3) * 0.1
+    np.testing.assert_allclose(pbi(F, W, ideal, 5.0), PBI(theta=5).do(F, weights=W, ideal_point=ideal), rtol=1e-12)
+    np.testing.assert_allclose(pbi(F, W[0], ideal, 2.0), PBI(theta=2).do(F, weights=W[0], ideal_point=ideal),
+                               rtol=1e-12)
+
+
+def test_pbi_formula_and_failed_rows():
+    # on the direction: d2 = 0, d1 = distance; off it by 1: + theta
+    w = np.array([0.0, 1.0, 1.0])
+    assert pbi(np.array([[0.0, 2.0, 2.0]]), w, np.zeros(3))[0] == pytest.approx(np.sqrt(8))
+    assert pbi(np.array([[1.0, 2.0, 2.0]]), w, np.zeros(3), theta=5)[0] == pytest.approx(np.sqrt(8) + 5)
+    assert pbi(np.array([[np.inf, 1.0, 1.0]]), w, np.zeros(3))[0] == np.inf
+
+
+def test_parse_targets():
+    targets = parse_targets("params=1.8M,madds=66M; params=2400k,madds=0.117G,error=0.2")
+    assert targets == [Target(1.8e6, 66e6, 0.0), Target(2.4e6, 117e6, 0.2)]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "at least one target"),
+    ("params=1.8M", "missing madds"),
+    ("params=1.8M,madds=abc", "not a number"),
+    ("params=-1M,madds=66M", "must not be negative"),
+    ("params=1M,flops=3M", "unknown objective 'flops'"),
+    ("params=1M,params=2M,madds=3M", "given twice"),
+    ("params 1M,madds=3M", "name=value"),
+    ("params=1M,madds=3M,error=1.5", "error must be in"),
+])
+def test_malformed_targets_are_refused(text, message):
+    with pytest.raises(TargetError, match=message):
+        parse_targets(text)
+
+
+def test_unreachable_targets_are_refused_and_reachable_ones_normalised():
+    space = SearchSpace("small")
+    normaliser = Normaliser.for_space(space, ComplexityCache(space))
+    low_p, high_p = normaliser.params_range
+    low_m, high_m = normaliser.madds_range
+    assert low_p < high_p and low_m < high_m
+    mid = normaliser.check_target(Target((low_p + high_p) / 2, (low_m + high_m) / 2), 0)
+    np.testing.assert_allclose(mid, [0.0, 0.5, 0.5])
+    with pytest.raises(TargetError, match=r"targets\[1\].*params=.*outside the search space's reachable range"):
+        normaliser.check_target(Target(high_p * 2, low_m), 1)
+
+
+def test_reference_directions_spread_around_each_target():
+    targets = np.array([[0.0, 0.2, 0.3], [0.0, 0.7, 0.6]])
+    weights, owner = reference_directions(targets, per_target=5, spread=0.05)
+    assert weights.shape == (10, 3) and list(owner) == [0] * 5 + [1] * 5
+    np.testing.assert_allclose(weights[0], targets[0])
+    for t in range(2):
+        distances = np.linalg.norm(weights[owner == t] - targets[t], axis=1)
+        assert distances[0] == 0 and np.allclose(distances[1:], 0.05)
+    again, _ = reference_directions(targets, per_target=5, spread=0.05)
+    np.testing.assert_array_equal(weights, again)
