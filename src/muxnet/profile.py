@@ -105,13 +105,27 @@ def mobilenet_block_complexity(channels: int, expand_ratio: float, kernel_size: 
 
 
 def muxconv_block_complexity(channels: int, expand_ratio: float, group_factor: int, leave_out: float,
-                             kernel_size: int = 3, height: int = 1, width: int = 1) -> tuple[float, float]:
+                             kernel_size: int = 3, height: int = 1, width: int = 1,
+                             scales: Sequence[int] = ()) -> tuple[float, float]:
     """``(params, FLOPs)`` of a MUXConv block, as in the paper: with ``C' = (1 - L) C``,
-    ``Params = C'*EC' + G*EC'*k^2 + EC'*C'`` and ``FLOPs = H*W*Params``."""
+    ``Params = C'*EC' + G*EC'*k^2 + EC'*C'`` and ``FLOPs = H*W*Params``.
+
+    With spatial multiplexing (``scales``), the ``EC'`` channels of the kxk conv are split as
+    :func:`~muxnet.layers.spatial_multiplexing.spatial_partition` does; a subpixel part of width ``C_i`` holds
+    ``r^2 C_i G k^2`` weights and a superpixel part ``C_i G k^2 / r^2``, while every part costs
+    ``H W C_i G k^2`` multiply-adds, so only the parameter count changes.
+    """
     c = (1.0 - leave_out) * channels
     ec = expand_ratio * c
     params = c * ec + group_factor * ec * kernel_size**2 + ec * c
-    return params, height * width * params
+    flops = height * width * params
+    if scales and any(scales):
+        from .layers.spatial_multiplexing import RATIO, SUBPIXEL, SUPERPIXEL, spatial_partition
+
+        factor = {SUBPIXEL: RATIO**2, SUPERPIXEL: 1 / RATIO**2}
+        weights = sum(w * factor.get(s, 1) for s, w in spatial_partition(int(round(ec)), scales, group_factor))
+        params += group_factor * kernel_size**2 * (weights - ec)
+    return params, flops
 
 
 def complexity_ratio(channels: int, expand_ratio: float, group_factor: int, leave_out: float,
