@@ -44,14 +44,14 @@ class SearchConfig:
     preset: str = "small"
     targets: str = DEFAULT_TARGETS
     algorithm: str = "moead"
-    population: int = 18
-    generations: int = 4
+    population: int = 9
+    generations: int = 3
     evaluator: str = "train"  # "train", "synthetic" or "table:PATH"
     dataset: str | None = None  # an ImageFolder directory; None = the embedded digits
     epochs: int = 2
     batch_size: int = 32
     lr: float = 1e-2
-    max_train_samples: int | None = None
+    max_train_samples: int | None = 600
     seed: int = 0
     theta: float = 5.0
     spread: float = 0.05
