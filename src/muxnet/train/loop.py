@@ -555,7 +555,8 @@ def train_and_evaluate(model: nn.Module, train_set: Dataset, heldout_set: Datase
 
     The search's proxy evaluation: same optimizer, schedule and loss as ``recipe`` (by default the fast
     ``digits`` recipe, with ``schedule.epochs`` set to ``epochs``), no files written, one process. For
-    multi-label data the error is ``1 - mean AUROC``.
+    multi-label data the error is ``1 - mean AUROC``. A diverging run raises ``FloatingPointError`` so that
+    a caller (the search) records the candidate as failed instead of ranking it.
     """
     if isinstance(recipe, str):
         recipe = load_recipe(recipe, [("schedule.epochs", epochs), ("training.seed", seed), *overrides])
@@ -577,7 +578,7 @@ def train_and_evaluate(model: nn.Module, train_set: Dataset, heldout_set: Datase
             images, targets = batch[0].to(device), batch[1].to(device)
             loss = criterion(model(images), targets.float() if multi_label else targets)
             if not torch.isfinite(loss):
-                return 1.0  # a diverged candidate is as bad as it gets, not a crash of the search
+                raise FloatingPointError(f"training diverged at step {step}: the loss became {loss.item()}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if clip:
