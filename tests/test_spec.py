@@ -20,6 +20,10 @@ def test_a_spec_file_builds_the_same_model(tmp_path):
     path = muxnet.get_spec("muxnet_m").save(tmp_path / "m.yaml")
     a, b = muxnet.profile(muxnet.create_model(path)), muxnet.profile(muxnet.create_model("muxnet_m"))
     assert (a.params, a.madds) == (b.params, b.madds)
+    # a spec file keeps its own number of classes unless asked otherwise
+    ten = muxnet.get_spec("muxnet_m").replace(num_classes=10).save(tmp_path / "ten.json")
+    assert muxnet.create_model(ten).num_classes == 10
+    assert muxnet.create_model(ten, num_classes=3).num_classes == 3
 
 
 def _tiny(**block):

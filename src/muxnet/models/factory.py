@@ -28,14 +28,15 @@ def resolve_spec(model: str | Path | NetworkSpec) -> tuple[NetworkSpec, dict[str
 
 def create_model(
     model: str | Path | NetworkSpec,
-    num_classes: int = 1000,
+    num_classes: int | None = None,
     pretrained: str | Path | bool | None = None,
     **overrides: Any,
 ) -> MuxNet:
     """Build a model by zoo name (``"muxnet_m"``), spec file (``"best.yaml"``) or :class:`NetworkSpec`.
 
     Args:
-        num_classes: classifier width (0 removes the classifier and returns pooled features).
+        num_classes: classifier width (0 removes the classifier and returns pooled features); by default the
+            spec's own (1000 for the zoo, the searched dataset's for a spec file written by the search).
         pretrained: path to a checkpoint (ours, timm's, or the released MUXNet layout; ``.pth``/``.pt``/
             ``.safetensors``). Weights are never downloaded: ``True`` is refused with an explanation. When
             ``num_classes`` differs from the checkpoint's, the classifier is left freshly initialised.
@@ -50,7 +51,9 @@ def create_model(
     if "in_channels" in overrides and "input_size" not in overrides:
         overrides["input_size"] = (overrides["in_channels"], *spec.input_size[1:])
     try:
-        spec = spec.replace(num_classes=num_classes, **overrides)
+        if num_classes is not None:
+            overrides["num_classes"] = num_classes
+        spec = spec.replace(**overrides)
     except SpecError as err:
         raise SpecError(f"{spec.name}: {err}") from None
     model_ = build_model(spec, default_pretrained_cfg(spec, **cfg))
