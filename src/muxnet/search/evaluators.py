@@ -71,47 +71,27 @@ def run_task(evaluator, task: EvalTask) -> EvalResult:
 
 
 # -- proxy training ------------------------------------------------------------------------------------------
-def train_candidate(spec: NetworkSpec, train, val, epochs: int, batch_size: int = 64, lr: float = 3e-3,
-                    weight_decay: float = 1e-4, seed: int = 0) -> float:
+def train_candidate(spec: NetworkSpec, train, val, epochs: int, batch_size: int = 32, lr: float = 1e-2,
+                    seed: int = 0) -> float:
     """Train ``spec`` from scratch for ``epochs`` on ``train`` and return the error on ``val``.
 
-    A deliberately small loop (AdamW, cosine schedule, no augmentation): the proxy only has to rank
-    candidates. Kept in one function so a fuller training loop can take its place.
+    Reuses the training pipeline (``muxnet.train.train_and_evaluate``: the ``digits`` recipe's cosine schedule
+    and gradient clipping) with AdamW, no warm-up and no label smoothing, which rank candidates best after a
+    couple of epochs. A diverging candidate raises, so it is recorded as failed.
     """
     import torch
-    from torch.nn import functional as F
 
     from ..models.network import build_model
+    from ..train import train_and_evaluate
+    from ..train.recipes import load_recipe
 
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # initial weights depend on the run seed and the genome only
     model = build_model(spec)
-    x_train, y_train = train.tensors
-    x_val, y_val = val.tensors
-    steps_per_epoch = max(1, math.ceil(len(x_train) / batch_size))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch,
-                                                   pct_start=0.15)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x_train), generator=generator)
-        for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
-            if len(idx) < 2:  # batch norm needs more than one sample
-                continue
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
-            if not torch.isfinite(loss):
-                raise CandidateFailed(f"the training loss became {loss.item()}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(x_val), 256):
-            correct += (model(x_val[i:i + 256]).argmax(1) == y_val[i:i + 256]).sum().item()
-    return 1.0 - correct / len(x_val)
+    recipe = load_recipe("digits", [("schedule.epochs", epochs), ("schedule.warmup_epochs", 0),
+                                    ("data.batch_size", batch_size), ("training.seed", seed),
+                                    ("training.label_smoothing", 0.0)])
+    recipe["optimizer"].update(name="adamw", lr=lr, weight_decay=1e-4, nesterov=None)
+    return train_and_evaluate(model, train, val, epochs=epochs, recipe=recipe, seed=seed, device="cpu")
 
 
 class ProxyTrainingEvaluator:
@@ -141,7 +121,8 @@ class ProxyTrainingEvaluator:
         return train_candidate(spec, self.train, self.val, self.epochs, self.batch_size, self.lr, seed=task.seed)
 
     def config(self) -> dict:
-        return {"evaluator": self.name, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+        return {"evaluator": self.name, "loop": "train_and_evaluate(digits, adamw)", "epochs": self.epochs,
+                "batch_size": self.batch_size, "lr": self.lr,
                 "train_samples": len(self.train), "val_samples": len(self.val), "dataset": self.dataset_name}
 
 
