@@ -8,9 +8,11 @@ from muxnet.models.blocks import InvertedResidual, MuxConvBlock
 from muxnet.models.spec import BlockSpec, ResolvedBlock
 from muxnet.profile import (
     complexity_ratio,
+    count_spec,
     mobilenet_block_complexity,
     muxconv_block_complexity,
     profile,
+    profile_spec,
 )
 
 
@@ -86,3 +88,19 @@ def test_profile_works_on_meta_models():
         model = muxnet.create_model("muxnet_l")
     p = profile(model)
     assert (p.params, p.madds) == (4041178, 316454832)
+
+
+def test_count_spec_equals_the_full_profile():
+    import numpy as np
+
+    from muxnet.search.space import SearchSpace
+
+    specs = [muxnet.get_spec(name) for name in ("muxnet_m", "muxnet_xs", "mixnet_s")]
+    for preset in ("small", "imagenet224"):
+        space = SearchSpace(preset)
+        rng = np.random.default_rng(1)
+        specs += [space.decode(space.sample(rng)) for _ in range(8)]
+    for spec in specs:
+        full = profile_spec(spec)
+        assert count_spec(spec) == (full.params, full.madds), spec.name
+    assert count_spec(specs[0], (3, 256, 256)) == (lambda p: (p.params, p.madds))(profile_spec(specs[0], (3, 256, 256)))

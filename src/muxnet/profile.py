@@ -7,11 +7,16 @@ MUXNet, MixNet, MobileNetV2/V3 and EfficientNet within about 2%.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from .models.spec import BlockSpec
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,46 @@ def profile_spec(spec, input_size: Sequence[int] | None = None) -> Profile:
     return profile(model, input_size or spec.input_size)
 
 
+@functools.lru_cache(maxsize=65536)
+def _block_cost(block: BlockSpec, in_channels: int, stride: int, height: int, width: int) -> tuple[int, int]:
+    from .models.blocks import create_block
+    from .models.spec import ResolvedBlock
+
+    with torch.device("meta"):
+        module = create_block(ResolvedBlock(0, 0, in_channels, block, stride, 0.0))
+    counted = profile(module, (in_channels, height, width))
+    return counted.params, counted.madds
+
+
+def count_spec(spec, input_size: Sequence[int] | None = None) -> tuple[int, int]:
+    """``(params, MAdds)`` of a spec, exactly as :func:`profile_spec` counts them, without building the network.
+
+    Each distinct block (its spec, input width, stride and input resolution) is measured once on the meta
+    device and remembered; the stem, head and classifier are counted in closed form. Searches that score
+    thousands of genomes sharing the same few hundred blocks pay for each block once.
+    """
+    channels, height, width = (int(v) for v in (input_size or spec.input_size))
+
+    def shrink(size: int, stride: int) -> int:  # odd kernels with (k - 1) // 2 padding
+        return (size - 1) // stride + 1
+
+    height, width = shrink(height, spec.stem_stride), shrink(width, spec.stem_stride)
+    params = spec.stem_channels * channels * 9 + 2 * spec.stem_channels
+    madds = spec.stem_channels * channels * 9 * height * width
+    for block in spec.blocks():
+        block_params, block_madds = _block_cost(block.spec, block.in_channels, block.stride, height, width)
+        params, madds = params + block_params, madds + block_madds
+        height, width = shrink(height, block.stride), shrink(width, block.stride)
+    last = spec.stages[-1][-1].out_channels
+    if spec.head_channels:
+        params += last * spec.head_channels + 2 * spec.head_channels
+        madds += last * spec.head_channels * height * width
+    if spec.num_classes:
+        params += spec.num_features * spec.num_classes + spec.num_classes
+        madds += spec.num_features * spec.num_classes
+    return params, madds
+
+
 # -- appendix B of the paper: analytic costs of a MobileNet block and of a MUXConv block --------------------------
 def mobilenet_block_complexity(channels: int, expand_ratio: float, kernel_size: int = 3,
                                height: int = 1, width: int = 1) -> tuple[float, float]:
@@ -144,6 +189,7 @@ __all__ = [
     "LayerCount",
     "Profile",
     "complexity_ratio",
+    "count_spec",
     "format_millions",
     "mobilenet_block_complexity",
     "muxconv_block_complexity",

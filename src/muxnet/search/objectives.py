@@ -1,8 +1,9 @@
 """The three objectives: error (from an evaluator), params and MAdds (from the profiler), normalised.
 
-Params and MAdds are exact counts from :func:`muxnet.profile_spec` on the meta device (no weights are
-allocated), cached per genome. They are normalised to [0, 1] over the reachable range of the space (the
-cheapest and the most expensive genome) before aggregation, as in section 5.1 of the paper.
+Params and MAdds are exact counts from :func:`muxnet.profile.count_spec` (each distinct block measured once
+on the meta device, no network built), cached per genome. They are normalised to [0, 1] over the reachable
+range of the space (the cheapest and the most expensive genome) before aggregation, as in section 5.1 of the
+paper.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..profile import profile_spec
+from ..profile import count_spec
 from .decomposition import Target, TargetError
 from .space import SearchSpace, genome_key
 
@@ -24,7 +25,7 @@ class Complexity:
 
 
 class ComplexityCache:
-    """Params/MAdds per genome, computed once (about 0.1 s each on the meta device)."""
+    """Params/MAdds per genome, computed once (from cached per-block counts: milliseconds once blocks repeat)."""
 
     def __init__(self, space: SearchSpace):
         self.space = space
@@ -33,9 +34,7 @@ class ComplexityCache:
     def __call__(self, genome: Sequence[int]) -> Complexity:
         key = genome_key(genome)
         if key not in self._cache:
-            spec = self.space.decode(genome)
-            result = profile_spec(spec)
-            self._cache[key] = Complexity(result.params, result.madds)
+            self._cache[key] = Complexity(*count_spec(self.space.decode(genome)))
         return self._cache[key]
 
     def seed(self, key: str, params: int, madds: int) -> None:
