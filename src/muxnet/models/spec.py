@@ -257,10 +257,9 @@ class NetworkSpec:
             if spec.type == "ds" and spec.kernel_sizes and len(spec.kernel_sizes) > 1:
                 _check_split(mid, len(spec.kernel_sizes), spec.partition, fail, "kernel_size")
             if spec.type in ("ir", "mux"):
-                for name in ("expand_groups",):
-                    if getattr(spec, name) > 1:
-                        _check_split(width, spec.expand_groups, "equal", fail, name)
-                        _check_split(mid, spec.expand_groups, "equal", fail, name)
+                if spec.expand_groups > 1:
+                    _check_split(width, spec.expand_groups, "equal", fail, "expand_groups")
+                    _check_split(mid, spec.expand_groups, "equal", fail, "expand_groups")
                 if spec.project_groups > 1:
                     _check_split(mid, spec.project_groups, "equal", fail, "project_groups")
                     _check_split(spec.out_channels, spec.project_groups, "equal", fail, "project_groups")

@@ -171,17 +171,25 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _read_cifar_pickle(path: Path) -> dict:
-    if not path.is_file():
-        raise DataError(f"CIFAR file missing: {path}")
+def _unpickle_dict(path: Path, what: str) -> dict | None:
+    """Load a CIFAR pickle with the arrays-only unpickler; ``None`` when it does not hold a dict.
+    Keys come back as ``str`` (the files store some as bytes)."""
     try:
         with open(path, "rb") as fh:
             data = _ArraysOnlyUnpickler(fh, encoding="latin1").load()
     except Exception as err:
-        raise DataError(f"cannot read CIFAR file {path}: {type(err).__name__}: {err}") from err
+        raise DataError(f"cannot read {what} {path}: {type(err).__name__}: {err}") from err
     if not isinstance(data, dict):
+        return None
+    return {k.decode() if isinstance(k, bytes) else k: v for k, v in data.items()}
+
+
+def _read_cifar_pickle(path: Path) -> dict:
+    if not path.is_file():
+        raise DataError(f"CIFAR file missing: {path}")
+    data = _unpickle_dict(path, "CIFAR file")
+    if data is None:
         raise DataError(f"CIFAR file {path} does not hold a dict")
-    data = {k.decode() if isinstance(k, bytes) else k: v for k, v in data.items()}
     if "data" not in data:
         raise DataError(f"CIFAR file {path} has no 'data' entry")
     return data
@@ -218,21 +226,10 @@ def read_cifar(root: Path, num_classes: int) -> tuple[tuple[np.ndarray, list[int
 
     names = [f"class_{i}" for i in range(num_classes)]
     if meta.is_file():
-        values = _read_cifar_pickle_meta(meta).get(names_key)
+        values = (_unpickle_dict(meta, "CIFAR meta file") or {}).get(names_key)
         if values and len(values) == num_classes:
             names = [v.decode() if isinstance(v, bytes) else str(v) for v in values]
     return load(train_files), load(test_files), names
-
-
-def _read_cifar_pickle_meta(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            data = _ArraysOnlyUnpickler(fh, encoding="latin1").load()
-    except Exception as err:
-        raise DataError(f"cannot read CIFAR meta file {path}: {type(err).__name__}: {err}") from err
-    if not isinstance(data, dict):
-        return {}
-    return {k.decode() if isinstance(k, bytes) else k: v for k, v in data.items()}
 
 
 def _holdout(n: int, fraction: float, seed: int, groups: Sequence[Any] | None = None) -> tuple[list[int], list[int]]:
