@@ -8,7 +8,6 @@ split into depthwise convs only after BatchNorm has been folded into them).
 from __future__ import annotations
 
 import copy
-import warnings
 
 import torch
 from torch import nn
@@ -25,14 +24,15 @@ REWRITES = ("spatial_multiplexing", "batchnorm", "grouped_conv", "channel_multip
 def deploy(model: nn.Module, rewrites: tuple[str, ...] = REWRITES, inplace: bool = False) -> nn.Module:
     """The inference-only form of ``model`` (a copy unless ``inplace``), in eval mode, without gradients.
 
+    BatchNorm is folded with its running statistics, so the result equals ``model.eval()``, not a model in
+    training mode.
+
     Args:
         rewrites: which rewrites to apply, a subset of :data:`REWRITES` (for measuring what each buys).
     """
     unknown = sorted(set(rewrites) - set(REWRITES))
     if unknown:
         raise ValueError(f"unknown rewrite(s) {unknown}; expected a subset of {list(REWRITES)}")
-    if model.training:
-        warnings.warn("deploy() puts the model in eval mode: BatchNorm uses its running statistics", stacklevel=2)
     model = model if inplace else copy.deepcopy(model)
     model.eval()
     if "spatial_multiplexing" in rewrites or "batchnorm" in rewrites:
