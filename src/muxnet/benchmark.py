@@ -43,11 +43,14 @@ class Measurement:
 
 
 def build_model(name: str, num_classes: int = 1000) -> nn.Module:
-    """A zoo model or spec file (ours) or any timm model name, in eval mode."""
+    """A zoo model or spec file (ours) or any timm model name, in eval mode; ``timm:NAME`` always means timm's
+    (timm has its own ``mixnet_m``)."""
     import timm
 
     from .models import create_model, list_models
 
+    if name.startswith("timm:"):
+        return timm.create_model(name.removeprefix("timm:"), num_classes=num_classes).eval()
     if name in list_models() or Path(name).suffix in (".json", ".yaml", ".yml"):
         return create_model(name, num_classes=num_classes).eval()
     return timm.create_model(name, num_classes=num_classes).eval()
@@ -108,7 +111,8 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def benchmark(models: Sequence[str] | Mapping[str, nn.Module], paths: Sequence[str] = PATHS, input_size: tuple[int, int, int] = (3, 224, 224),
+def benchmark(models: Sequence[str] | Mapping[str, nn.Module], paths: Sequence[str] = PATHS,
+              input_size: tuple[int, int, int] = (3, 224, 224),
               batch_size: int = 1, repeats: int = 30, warmup: int = 5, threads: int = 1,
               log: Callable[[str], None] | None = None) -> list[Measurement]:
     """Time every (model, path), interleaved; returns one :class:`Measurement` each.
