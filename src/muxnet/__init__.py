@@ -1,5 +1,6 @@
 """muxnet: MUXConv and MixConv layers, MUXNet and MixNet models, and the tri-objective architecture search."""
 
+from .deploy import deploy  # the function; the muxnet.deploy.* modules stay importable
 from .models import (
     BlockSpec,
     CheckpointError,
@@ -29,6 +30,7 @@ __all__ = [
     "SpecError",
     "build_model",
     "create_model",
+    "deploy",
     "get_spec",
     "list_models",
     "load_checkpoint",
