@@ -2,7 +2,8 @@
 and a spatially multiplexed conv against the depthwise conv of the same width, each in one interleaved run.
 
     python benchmarks/bench_deploy.py models [--paths eager deploy onnxruntime] [--repeats 40] [--threads 1]
-    python benchmarks/bench_deploy.py layers [--repeats 100]
+    python benchmarks/bench_deploy.py layers [--repeats 40]
+    python benchmarks/bench_deploy.py rewrites [--models muxnet_m muxnet_s]   # what each rewrite buys
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import argparse
 import torch
 from torch import nn
 
-from muxnet.benchmark import PATHS, benchmark, format_table, plot
+from muxnet.benchmark import PATHS, benchmark, build_model, format_table, plot
+from muxnet.deploy import REWRITES, deploy
 from muxnet.layers import SpatialMultiplexConv
 
 MODELS = ["muxnet_m", "mobilenetv3_large_100", "muxnet_l", "muxnet_s", "muxnet_xs", "mobilenetv3_small_100",
@@ -36,7 +38,7 @@ def layers(channels: int) -> dict[str, nn.Module]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("models", "layers"))
+    parser.add_argument("what", choices=("models", "layers", "rewrites"))
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
     parser.add_argument("--repeats", type=int, default=40)
@@ -48,6 +50,18 @@ def main() -> None:
         results = benchmark([m.removeprefix("timm/") if m == "timm:mixnet_m" else m for m in args.models],
                             args.paths, repeats=args.repeats, threads=args.threads)
         print("batch 1, 3x224x224")
+        print(format_table(results))
+    elif args.what == "rewrites":
+        variants = {}
+        for name in args.models:
+            model = build_model(name)
+            variants[f"{name} as built"] = model
+            for rewrite in REWRITES:
+                variants[f"{name} + {rewrite}"] = deploy(model, rewrites=(rewrite,))
+            variants[f"{name} deployed"] = deploy(model)
+        paths = [p for p in args.paths if p in ("eager", "onnxruntime")]
+        results = benchmark(variants, paths, repeats=args.repeats, threads=args.threads, rewrites=())
+        print("batch 1, 3x224x224; each rewrite alone, then all of them")
         print(format_table(results))
     else:
         channels, size = 120, 28

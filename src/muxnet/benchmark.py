@@ -69,8 +69,8 @@ def onnxruntime_session(onnx_path: str | Path, threads: int):
     return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
-def prepare(model: nn.Module, path: str, example: torch.Tensor, threads: int,
-            workdir: Path) -> Callable[[torch.Tensor], object]:
+def prepare(model: nn.Module, path: str, example: torch.Tensor, threads: int, workdir: Path,
+            rewrites: Sequence[str] | None = None) -> Callable[[torch.Tensor], object]:
     """A callable running one batch of ``model`` on ``path`` (compiled or exported for ``example``'s shape)."""
     from .deploy import deploy
 
@@ -78,7 +78,8 @@ def prepare(model: nn.Module, path: str, example: torch.Tensor, threads: int,
         raise ValueError(f"unknown path {path!r}; expected one of {list(PATHS)}")
     if path == "eager":
         return _no_grad(model)
-    deployed = deploy(model)  # rewrites only the muxnet layers it finds; other models are unchanged
+    # deploy() rewrites only the muxnet layers it finds; other models (timm's) run as they are
+    deployed = deploy(model) if rewrites is None else deploy(model, rewrites=tuple(rewrites))
     if path == "deploy":
         return _no_grad(deployed)
     if path == "compile":
@@ -114,10 +115,11 @@ def _peak_rss_mb() -> float:
 def benchmark(models: Sequence[str] | Mapping[str, nn.Module], paths: Sequence[str] = PATHS,
               input_size: tuple[int, int, int] = (3, 224, 224),
               batch_size: int = 1, repeats: int = 30, warmup: int = 5, threads: int = 1,
-              log: Callable[[str], None] | None = None) -> list[Measurement]:
+              rewrites: Sequence[str] | None = None, log: Callable[[str], None] | None = None) -> list[Measurement]:
     """Time every (model, path), interleaved; returns one :class:`Measurement` each.
 
     ``models`` are names (:func:`build_model`) or a mapping of names to modules (e.g. single layers).
+    ``rewrites`` limits what the deployed paths rewrite (default: all of :data:`muxnet.deploy.REWRITES`).
 
     ``peak_mb`` is how much the process's peak resident memory grew while the path was prepared and first run
     (0 when it fitted in memory already used), a rough upper bound of what that path needs on its own.
@@ -134,7 +136,7 @@ def benchmark(models: Sequence[str] | Mapping[str, nn.Module], paths: Sequence[s
                 before = _peak_rss_mb()
                 if log:
                     log(f"preparing {name} on {path}")
-                runner = prepare(model, path, x, threads, Path(tmp))
+                runner = prepare(model, path, x, threads, Path(tmp), rewrites)
                 for _ in range(warmup):
                     runner(x)
                 runners[name, path] = runner
