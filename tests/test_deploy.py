@@ -143,3 +143,14 @@ def test_deployed_spatial_multiplexing_keeps_the_odd_size_error():
     deployed = deploy(muxnet.create_model("muxnet_xs", num_classes=5))
     with pytest.raises(ValueError, match="even height and width"):
         deployed(torch.randn(1, 3, 48, 48))
+
+
+def test_deploy_a_bare_layer_and_a_sequential_with_its_batchnorm():
+    layer = nn.Sequential(SpatialMultiplexConv(32, 3, 2, (-1, 0, 0, 1)), nn.BatchNorm2d(32))
+    randomise_batchnorm(layer).double().eval()
+    deployed = deploy(layer)
+    assert isinstance(deployed[0], MultiplexedParts) and isinstance(deployed[1], nn.Identity)
+    bare = SpatialMultiplexConv(32, 5, 1, (1, 0, 1)).double().eval()
+    x = torch.randn(2, 32, 8, 8, dtype=torch.float64)
+    assert isinstance(deploy(bare), MultiplexedParts)
+    assert max_error(layer, deployed, x) < 1e-10 and max_error(bare, deploy(bare), x) < 1e-10

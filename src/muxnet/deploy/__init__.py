@@ -36,13 +36,13 @@ def deploy(model: nn.Module, rewrites: tuple[str, ...] = REWRITES, inplace: bool
     model = model if inplace else copy.deepcopy(model)
     model.eval()
     if "spatial_multiplexing" in rewrites or "batchnorm" in rewrites:
-        rewrite_spatial_multiplexing(model)
+        model = rewrite_spatial_multiplexing(model)
     if "batchnorm" in rewrites:
-        fold_batchnorm(model)
+        model = fold_batchnorm(model)
     if "grouped_conv" in rewrites:
-        grouped_conv_as_depthwise(model)
+        model = grouped_conv_as_depthwise(model)
     if "channel_multiplexing" in rewrites:
-        interleave_channel_multiplexing(model)
+        model = interleave_channel_multiplexing(model)
     for p in model.parameters():
         p.requires_grad_(False)
     return model

@@ -22,6 +22,8 @@ FOLDABLE_PAIRS: dict[type, tuple[tuple[str, str], ...]] = {
     DepthwiseSeparable: (("conv_dw", "bn1"), ("conv_pw", "bn2")),
 }
 
+FOLDABLE_CONVS = (nn.Conv2d, MixConv, MultiplexedParts)
+
 
 def batchnorm_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """The per-channel ``(scale, shift)`` that the BatchNorm applies in eval mode."""
@@ -67,13 +69,17 @@ def fold_into(conv: nn.Module, scale: torch.Tensor, shift: torch.Tensor) -> None
 
 @torch.no_grad()
 def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """Fold every conv-then-BatchNorm pair of the blocks and the stem/head into the conv (in place).
+    """Fold every conv-then-BatchNorm pair of the blocks, the stem/head and of ``nn.Sequential`` containers
+    into the conv (in place).
 
     Folded BatchNorms become ``nn.Identity``; the spatially multiplexed convs must already be rewritten by
     :func:`~muxnet.deploy.rewrite_spatial_multiplexing` (a BN cannot fold through a pixel shuffle).
     """
     for module in model.modules():
         pairs = next((p for cls, p in FOLDABLE_PAIRS.items() if isinstance(module, cls)), ())
+        if isinstance(module, nn.Sequential):  # a conv directly followed by its BN, e.g. a layer on its own
+            names = list(module._modules)
+            pairs = tuple((a, b) for a, b in zip(names, names[1:]) if isinstance(module._modules[a], FOLDABLE_CONVS))
         for conv_name, bn_name in pairs:
             bn = getattr(module, bn_name)
             if not isinstance(bn, nn.BatchNorm2d):

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..models.blocks import InvertedResidual, MuxConvBlock
+from .replace import replace_modules
 
 
 class InterleavedMuxConvBlock(nn.Module):
@@ -32,9 +33,7 @@ class InterleavedMuxConvBlock(nn.Module):
 
 def interleave_channel_multiplexing(model: nn.Module) -> nn.Module:
     """Replace (in place) every :class:`MuxConvBlock` with equal parts by :class:`InterleavedMuxConvBlock`."""
-    for name, module in list(model.named_modules()):
-        if isinstance(module, MuxConvBlock) and module.left_out and module.processed == module.left_out:
-            parent_name, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent_name) if parent_name else model, child,
-                    InterleavedMuxConvBlock(module))
-    return model
+    def match(m: nn.Module) -> bool:
+        return isinstance(m, MuxConvBlock) and m.left_out > 0 and m.processed == m.left_out
+
+    return replace_modules(model, match, InterleavedMuxConvBlock)

@@ -26,6 +26,7 @@ from ..layers.spatial_multiplexing import (
     subpixel,
     superpixel,
 )
+from .replace import replace_modules
 
 
 class SubpixelConv(nn.Module):
@@ -113,13 +114,4 @@ def deploy_spatial_multiplexing(layer: SpatialMultiplexConv) -> MultiplexedParts
 
 def rewrite_spatial_multiplexing(model: nn.Module) -> nn.Module:
     """Replace every :class:`SpatialMultiplexConv` in ``model`` (in place) by its :class:`MultiplexedParts`."""
-    for name, module in list(model.named_modules()):
-        if isinstance(module, SpatialMultiplexConv):
-            _set_submodule(model, name, deploy_spatial_multiplexing(module))
-    return model
-
-
-def _set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    parent = model.get_submodule(parent_name) if parent_name else model
-    setattr(parent, child, new)
+    return replace_modules(model, lambda m: isinstance(m, SpatialMultiplexConv), deploy_spatial_multiplexing)
