@@ -4,11 +4,12 @@ import pytest
 import torch
 
 import muxnet
+from data.makers import make_chestxray
 from muxnet.cli import main
 from muxnet.train import RunError, train, train_and_evaluate
 from muxnet.train.recipes import load_recipe
 
-from .conftest import TINY_SPEC, make_chestxray
+from .conftest import TINY_SPEC
 
 FAST = ["--epochs", "2", "--workers", "0", "--batch-size", "4", "--image-size", "16", "--no-progress", "--threads", "1",
         "--set", "schedule.warmup_epochs=0", "--set", "optimizer.lr=0.05"]
@@ -61,7 +62,7 @@ def test_chestxray_multilabel_training_reports_auroc(tmp_path, tiny_spec_file):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["multi_label"] and summary["selected_on"] == "test"
     test = summary["last"]["test"]
-    assert set(test["auroc_per_class"]) == set(muxnet.train.data.CHESTXRAY_LABELS)
+    assert set(test["auroc_per_class"]) == set(muxnet.data.CHESTXRAY_LABELS)
     assert 0 <= test["auroc"] <= 100 and test["count"] == 3
 
 

@@ -2,10 +2,9 @@ import math
 
 import pytest
 
-from muxnet.train.loop import build_optimizer, lr_at_steps
+from data.makers import make_cifar
+from muxnet.train.optim import build_optimizer, lr_at_steps
 from muxnet.train.recipes import DEFAULTS, RecipeError, build_recipe, load_recipe, recipe_names
-
-from .conftest import make_cifar
 
 
 def test_shipped_recipes_follow_the_paper():
