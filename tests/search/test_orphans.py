@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from process_tree import descendants, needs_proc, survivors, wait_for
 
 # A module the spawned workers can import: the evaluator marks that a worker has started a candidate, then

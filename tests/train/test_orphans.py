@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from process_tree import descendants, needs_proc, survivors, wait_for
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
