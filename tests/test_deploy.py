@@ -38,8 +38,8 @@ def max_error(a: nn.Module, b: nn.Module, x: torch.Tensor) -> float:
         return (a(x) - b(x)).abs().max().item()
 
 
-# sizes the zoo can take: 64 and 96 keep every spatial multiplexing stage even
-SIZES = (64, 96)
+# small sizes the whole zoo can take (every spatial multiplexing stage stays even), to keep the test fast
+SIZES = (32, 64)
 
 
 @pytest.mark.slow
@@ -50,10 +50,10 @@ def test_deploy_is_exact_on_every_zoo_model(name):
     assert not any(isinstance(m, nn.BatchNorm2d) for m in deployed.modules())
     assert not any(isinstance(m, SpatialMultiplexConv) for m in deployed.modules())
     for size in SIZES:
-        x = torch.randn(2, 3, size, size, dtype=torch.float64)
+        x = torch.randn(1, 3, size, size, dtype=torch.float64)
         assert max_error(model, deployed, x) < 1e-10
     model32, deployed32 = model.float(), deploy(model.float())
-    x = torch.randn(2, 3, SIZES[0], SIZES[0])
+    x = torch.randn(1, 3, SIZES[0], SIZES[0])
     with torch.no_grad():
         ref = model32(x)
     assert max_error(model32, deployed32, x) <= 1e-4 * max(1.0, ref.abs().max().item())
