@@ -105,11 +105,18 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import warnings
+
     from .export import export_model
 
-    path = export_model(args.model, args.output, args.format, checkpoint=args.checkpoint,
-                        input_size=args.input_size, fuse=args.fuse, num_classes=args.num_classes,
-                        overwrite=args.overwrite)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        path = export_model(args.model, args.output, args.format, checkpoint=args.checkpoint,
+                            input_size=args.input_size, fuse=args.fuse, num_classes=args.num_classes,
+                            overwrite=args.overwrite)
+    for warning in caught:
+        if "random initial weights" in str(warning.message):
+            print(f"muxnet export: warning: {warning.message}", file=sys.stderr)
     print(f"wrote {path}")
     return 0
 
