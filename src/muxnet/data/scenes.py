@@ -48,8 +48,9 @@ def _digit_images() -> tuple[np.ndarray, np.ndarray]:
     return data.images.astype(np.float32) / 16.0, data.target.astype(np.int64)
 
 
-def _paste_positions(rng: np.random.Generator, sides: list[int], size: int) -> list[tuple[int, int]]:
-    """Top-left corners for squares of ``sides`` that do not overlap (best effort: 50 tries per square)."""
+def _paste_positions(rng: np.random.Generator, sides: list[int], size: int) -> list[tuple[int, int, int]]:
+    """``(x, y, side)`` for the squares of ``sides`` that fit without overlapping (50 tries each; the rest are
+    left out)."""
     placed: list[tuple[int, int, int]] = []
     for side in sides:
         for _ in range(50):
@@ -57,14 +58,16 @@ def _paste_positions(rng: np.random.Generator, sides: list[int], size: int) -> l
             if all(x + side <= px or px + ps <= x or y + side <= py or py + ps <= y for px, py, ps in placed):
                 placed.append((x, y, side))
                 break
-    return [(x, y) for x, y, _ in placed]
+    return placed
 
 
-def compose_scenes(count: int, size: int = 128, max_digits: int = 3, digit_sizes: tuple[int, int] = (28, 56),
+def compose_scenes(count: int, size: int = 128, max_digits: int = 3, digit_sizes: tuple[int, int] | None = None,
                    seed: int = 0, split: str = "train") -> list[Scene]:
-    """``count`` scenes; ``split`` ("train" or "test") picks which half of the digit images is drawn from."""
+    """``count`` scenes; ``split`` ("train" or "test") picks which half of the digit images is drawn from.
+    Digit sides default to 22-44% of the canvas."""
     from PIL import Image
 
+    digit_sizes = digit_sizes or (round(0.22 * size), round(0.44 * size))
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if not 8 <= digit_sizes[0] <= digit_sizes[1] <= size:
@@ -80,7 +83,7 @@ def compose_scenes(count: int, size: int = 128, max_digits: int = 3, digit_sizes
         sides = [int(s) for s in rng.integers(digit_sizes[0], digit_sizes[1] + 1, size=rng.integers(1, max_digits + 1))]
         mask = np.ones((size, size), np.uint8)
         boxes = []
-        for side, (x, y) in zip(sides, _paste_positions(rng, sides, size)):
+        for x, y, side in _paste_positions(rng, sides, size):
             index = int(rng.choice(pool))
             digit = np.asarray(Image.fromarray(images[index]).resize((side, side), Image.BILINEAR)).clip(0, 1)
             colour = rng.uniform(0.6, 1.0, 3)

@@ -59,11 +59,12 @@ class SSDBackbone(nn.Module):
 
         from .. import models as _  # noqa: F401  (registers our zoo with timm)
 
-        net = timm.create_model(backbone, num_classes=0)
+        net = timm.create_model(backbone)
         if weights:
             from ..models import load_checkpoint
 
             load_checkpoint(net, weights, reset_classifier=None)
+        net.reset_classifier(0)
         info = net.feature_info if isinstance(net.feature_info, list) else net.feature_info.get_dicts()
         reductions = [f["reduction"] for f in info]
         if 16 not in reductions or 32 not in reductions:
