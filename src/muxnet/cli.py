@@ -169,7 +169,8 @@ def _add_task_parser(sub, command: str, what: str, layout: str, default: str) ->
     t = actions.add_parser("train", help=f"train (no arguments: {default})")
     t.add_argument("--recipe", help="shipped recipe name or a recipe .yaml (default: follows the data)")
     t.add_argument("--data", help=f"directory in the {layout} layout (default: the embedded digit scenes)")
-    t.add_argument("--model", help="model name, e.g. " + ("ssdlite_muxnet_m" if command == "detect" else "ppm_muxnet_m"))
+    example = "ssdlite_muxnet_m" if command == "detect" else "ppm_muxnet_m"
+    t.add_argument("--model", help=f"model name, e.g. {example}")
     for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--image-size", int),
                        ("--workers", int), ("--seed", int), ("--threads", int)):
         t.add_argument(flag, type=kind)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .voc import BadAnnotationError
+from .voc import BadAnnotationError, read_rgb
 
 NUM_CLASSES = 150
 IGNORE_INDEX = 255
@@ -105,12 +105,13 @@ class ADE20KSegmentationData(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int):
+        from PIL import Image
         from torchvision import tv_tensors
-        from torchvision.io import ImageReadMode, decode_image
 
         image_path, mask_path = self.samples[index]
-        image = tv_tensors.Image(decode_image(str(image_path), mode=ImageReadMode.RGB))
-        labels = decode_image(str(mask_path), mode=ImageReadMode.UNCHANGED)[0].long()
+        image = tv_tensors.Image(read_rgb(image_path))
+        with Image.open(mask_path) as m:
+            labels = torch.from_numpy(np.asarray(m, dtype=np.int64).copy())
         labels = torch.where(labels == 0, IGNORE_INDEX, labels - 1)
         mask = tv_tensors.Mask(labels)
         if self.transform is not None:

@@ -159,15 +159,23 @@ class VOCDetectionData(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
         from torchvision import tv_tensors
-        from torchvision.io import ImageReadMode, decode_image
 
         sample = self.samples[index]
-        image = tv_tensors.Image(decode_image(str(sample.image), mode=ImageReadMode.RGB))
+        image = tv_tensors.Image(read_rgb(sample.image))
         target = {"boxes": tv_tensors.BoundingBoxes(sample.boxes, format="XYXY", canvas_size=image.shape[-2:]),
                   "labels": sample.labels, "difficult": sample.difficult}
         if self.transform is not None:
             image, target = self.transform(image, target)
         return image, target
+
+
+def read_rgb(path: Path) -> torch.Tensor:
+    """An image file as a 3 x H x W uint8 tensor."""
+    from PIL import Image
+    from torchvision.transforms.v2.functional import pil_to_tensor
+
+    with Image.open(path) as im:
+        return pil_to_tensor(im.convert("RGB"))
 
 
 def detection_transform(augment: Sequence[str] = (), fill: Sequence[float] = (0.485, 0.456, 0.406)):
@@ -200,4 +208,4 @@ def detection_collate(batch: list) -> tuple[list[torch.Tensor], list[dict[str, A
 
 
 __all__ = ["TEST_SETS", "TRAIN_SETS", "VOC_CLASSES", "BadAnnotationError", "VOCDetectionData", "VOCSample",
-           "detection_collate", "detection_transform", "voc_class_names"]
+           "detection_collate", "detection_transform", "read_rgb", "voc_class_names"]

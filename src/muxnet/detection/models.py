@@ -69,7 +69,7 @@ class SSDBackbone(nn.Module):
         reductions = [f["reduction"] for f in info]
         if 16 not in reductions or 32 not in reductions:
             raise ValueError(f"{backbone}: SSD needs stride-16 and stride-32 features, it has strides {reductions}")
-        taps = (max(i for i, r in enumerate(reductions) if r == 16), max(i for i, r in enumerate(reductions) if r == 32))
+        taps = tuple(max(i for i, r in enumerate(reductions) if r == stride) for stride in (16, 32))
         self.body = FeatureListNet(net, out_indices=taps, flatten_sequential=True)
         self.conv_head = nn.Sequential(net.conv_head, net.bn2, getattr(net, "act2", nn.Identity()))
         head_channels = net.num_features
@@ -101,9 +101,8 @@ def create_detector(name: str = "ssdlite_muxnet_m", num_classes: int = 20, image
     reads); the classifier is dropped. Images of any size are resized to ``image_size`` x ``image_size`` and
     normalised with the backbone's mean/std inside the model.
     """
-    from torchvision.models.detection.ssd import SSD
     from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
-    from torchvision.models.detection.ssd import SSDHead
+    from torchvision.models.detection.ssd import SSD, SSDHead
     from torchvision.models.detection.ssdlite import SSDLiteHead
 
     framework, backbone_name = parse_detector_name(name)

@@ -99,8 +99,9 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "detections", c
             score_thresh: float = 0.3) -> list[Path]:
     """Detect on ``images`` (default: the first test images of the run) and write each with its boxes drawn
     as ``<output>/<name>_detections.png``; returns the written paths."""
-    from torchvision.io import ImageReadMode, decode_image, write_png
+    from PIL import Image
 
+    from ..data.voc import read_rgb
     from ..train.tasks import fresh_output, load_run, prediction_inputs
 
     task = DetectionTask()
@@ -112,9 +113,9 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "detections", c
     written = []
     for path in prediction_inputs(task, recipe, images):
         target = fresh_output(out_dir / f"{path.stem}_detections.png")
-        image = decode_image(str(path), mode=ImageReadMode.RGB)
+        image = read_rgb(path)
         detections = model([image.float() / 255])[0]
-        write_png(draw_detections(image, detections, names, score_thresh), str(target))
+        Image.fromarray(draw_detections(image, detections, names, score_thresh).permute(1, 2, 0).numpy()).save(target)
         written.append(target)
     return written
 

@@ -99,8 +99,9 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "masks", checkp
             ) -> list[Path]:
     """Segment ``images`` (default: the first validation images of the run) and write, per image,
     ``<output>/<name>_mask.png``: the image beside its colour-coded predicted mask (as the paper's Fig. 14)."""
-    from torchvision.io import ImageReadMode, decode_image, write_png
+    from PIL import Image
 
+    from ..data.voc import read_rgb
     from ..train.tasks import fresh_output, load_run, prediction_inputs
 
     task = SegmentationTask()
@@ -112,10 +113,11 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "masks", checkp
     written = []
     for path in prediction_inputs(task, recipe, images):
         target = fresh_output(out_dir / f"{path.stem}_mask.png")
-        image = decode_image(str(path), mode=ImageReadMode.RGB)
+        image = read_rgb(path)
         x = F.interpolate(image[None].float() / 255, size=(size, size), mode="bilinear", align_corners=False)
         logits = F.interpolate(model(x), size=image.shape[-2:], mode="bilinear", align_corners=False)
-        write_png(torch.cat([image, colour_mask(logits[0].argmax(0), num_classes)], dim=2), str(target))
+        side_by_side = torch.cat([image, colour_mask(logits[0].argmax(0), num_classes)], dim=2)
+        Image.fromarray(side_by_side.permute(1, 2, 0).numpy()).save(target)
         written.append(target)
     return written
 

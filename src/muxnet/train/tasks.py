@@ -330,5 +330,5 @@ def fresh_output(path: Path) -> Path:
     return path
 
 
-__all__ = ["TASK_DEFAULTS", "Task", "evaluate_run", "fresh_output", "load_run", "prediction_inputs", "load_task_recipe", "task_recipe", "train_task",
-           "validate_task_recipe"]
+__all__ = ["TASK_DEFAULTS", "Task", "evaluate_run", "fresh_output", "load_run", "load_task_recipe",
+           "prediction_inputs", "task_recipe", "train_task", "validate_task_recipe"]
