@@ -121,6 +121,7 @@ def coco_map(detections: Sequence[dict[str, torch.Tensor]], ground_truths: Seque
     from torchmetrics.detection import MeanAveragePrecision
 
     metric = MeanAveragePrecision(iou_type="bbox", backend="pycocotools")
+    metric.warn_on_many_detections = False  # COCO keeps the 100 best per image, as its protocol says
     targets = [{"boxes": g["boxes"], "labels": g["labels"], "iscrowd": g["difficult"].long()} for g in ground_truths]
     metric.update(list(detections), targets)
     out = metric.compute()
