@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from muxnet.data.ade20k import IGNORE_INDEX, ADE20KSegmentationData, segmentation_transform
+from muxnet.data.annotated import BadAnnotationError
 from muxnet.data.scenes import SEGMENTATION_NAMES, write_ade20k_scenes
-from muxnet.data.voc import BadAnnotationError
 
 
 @pytest.fixture(scope="module")

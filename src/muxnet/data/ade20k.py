@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from .voc import BadAnnotationError, read_rgb
+from .annotated import AnnotatedImages, BadAnnotationError, read_rgb
 
 NUM_CLASSES = 150
 IGNORE_INDEX = 255
@@ -40,7 +39,7 @@ def ade20k_class_names(root: str | Path) -> tuple[str, ...]:
     return tuple(f"class {i}" for i in range(1, NUM_CLASSES + 1))
 
 
-def _check_pair(image: Path, mask: Path, num_classes: int) -> None:
+def _check_pair(image: Path, mask: Path, num_classes: int) -> tuple[Path, Path]:
     from PIL import Image
 
     if not mask.is_file():
@@ -61,9 +60,10 @@ def _check_pair(image: Path, mask: Path, num_classes: int) -> None:
     top = int(labels.max()) if labels.size else 0
     if top > num_classes:
         raise BadAnnotationError(f"{mask}: label {top} is above the {num_classes} classes")
+    return image, mask
 
 
-class ADE20KSegmentationData(Dataset):
+class ADE20KSegmentationData(AnnotatedImages):
     """``(image, mask)`` pairs of one split (``train`` or ``val``): a float image in [0, 1] and a long mask."""
 
     def __init__(self, root: str | Path, split: str = "train", transform: Callable | None = None,
@@ -71,38 +71,19 @@ class ADE20KSegmentationData(Dataset):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
         self.root = Path(root)
-        self.class_names = ade20k_class_names(self.root)
-        self.transform = transform
+        super().__init__(ade20k_class_names(self.root), transform, skip_bad_images, bad_log)
         folder = self.root / "images" / SPLITS[split]
         if not folder.is_dir():
             raise BadAnnotationError(f"{folder}: no such folder (expected the ADEChallengeData2016 layout)")
         images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
             raise BadAnnotationError(f"{folder}: holds no images")
-        self.samples: list[tuple[Path, Path]] = []
-        self.skipped: list[str] = []
         for image in images:
             mask = self.root / "annotations" / SPLITS[split] / f"{image.stem}.png"
-            try:
-                _check_pair(image, mask, self.num_classes)
-            except BadAnnotationError as err:
-                if not skip_bad_images:
-                    raise
-                self.skipped.append(str(err))
-                continue
-            self.samples.append((image, mask))
-        if not self.samples:
-            raise BadAnnotationError(f"{folder}: no usable image/mask pairs ({len(self.skipped)} skipped)")
-        if self.skipped and bad_log is not None:
-            with open(bad_log, "a") as fh:
-                fh.write("".join(line + "\n" for line in self.skipped))
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def __len__(self) -> int:
-        return len(self.samples)
+            pair = self.admit(lambda: _check_pair(image, mask, self.num_classes))  # noqa: B023
+            if pair is not None:
+                self.samples.append(pair)
+        self.finish(str(folder))
 
     def __getitem__(self, index: int):
         from PIL import Image

@@ -21,17 +21,14 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import torch
-from torch.utils.data import Dataset
+
+from .annotated import AnnotatedImages, BadAnnotationError, read_rgb
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
                "tvmonitor")
 TRAIN_SETS = (("2007", "trainval"), ("2012", "trainval"))
 TEST_SETS = (("2007", "test"),)
-
-
-class BadAnnotationError(ValueError):
-    """An annotation or image of a dataset is unusable; the message names the file and what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ def _parse(xml_path: Path, image_path: Path, class_to_label: dict[str, int]) -> 
                      torch.tensor(labels, dtype=torch.int64), torch.tensor(difficult, dtype=torch.bool))
 
 
-class VOCDetectionData(Dataset):
+class VOCDetectionData(AnnotatedImages):
     """Images and box targets of one or more ``(year, image_set)`` lists, as torchvision detection models take
     them: ``(image, {"boxes": BoundingBoxes, "labels", "difficult"})`` with the image a float tensor in [0, 1]."""
 
@@ -114,11 +111,8 @@ class VOCDetectionData(Dataset):
         from torchvision.datasets import VOCDetection
 
         self.root = Path(root)
-        self.class_names = voc_class_names(self.root)
+        super().__init__(voc_class_names(self.root), transform, skip_bad_images, bad_log)
         class_to_label = {name: i + 1 for i, name in enumerate(self.class_names)}
-        self.transform = transform
-        self.samples: list[VOCSample] = []
-        self.skipped: list[str] = []
         found = []
         for year, image_set in image_sets:
             if not (self.root / "VOCdevkit" / f"VOC{year}").is_dir():
@@ -130,12 +124,8 @@ class VOCDetectionData(Dataset):
                                          f"{image_set!r} ({err})") from None
             found.append(f"VOC{year} {image_set}")
             for image, xml in zip(reader.images, reader.annotations):
-                try:
-                    sample = _parse(Path(xml), Path(image), class_to_label)
-                except BadAnnotationError as err:
-                    if not skip_bad_images:
-                        raise
-                    self.skipped.append(str(err))
+                sample = self.admit(lambda: _parse(Path(xml), Path(image), class_to_label))  # noqa: B023
+                if sample is None:
                     continue
                 if not keep_difficult:
                     keep = ~sample.difficult
@@ -144,18 +134,7 @@ class VOCDetectionData(Dataset):
         if not found:
             wanted = ", ".join(f"VOC{y} {s}" for y, s in image_sets)
             raise BadAnnotationError(f"{self.root}: no VOCdevkit/VOC<year> folder for {wanted}")
-        if not self.samples:
-            raise BadAnnotationError(f"{self.root}: no usable images in {', '.join(found)}")
-        if self.skipped and bad_log is not None:
-            with open(bad_log, "a") as fh:
-                fh.write("".join(line + "\n" for line in self.skipped))
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def __len__(self) -> int:
-        return len(self.samples)
+        self.finish(f"{self.root} ({', '.join(found)})")
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
         from torchvision import tv_tensors
@@ -167,15 +146,6 @@ class VOCDetectionData(Dataset):
         if self.transform is not None:
             image, target = self.transform(image, target)
         return image, target
-
-
-def read_rgb(path: Path) -> torch.Tensor:
-    """An image file as a 3 x H x W uint8 tensor."""
-    from PIL import Image
-    from torchvision.transforms.v2.functional import pil_to_tensor
-
-    with Image.open(path) as im:
-        return pil_to_tensor(im.convert("RGB"))
 
 
 def detection_transform(augment: Sequence[str] = (), fill: Sequence[float] = (0.485, 0.456, 0.406)):
@@ -208,4 +178,4 @@ def detection_collate(batch: list) -> tuple[list[torch.Tensor], list[dict[str, A
 
 
 __all__ = ["TEST_SETS", "TRAIN_SETS", "VOC_CLASSES", "BadAnnotationError", "VOCDetectionData", "VOCSample",
-           "detection_collate", "detection_transform", "read_rgb", "voc_class_names"]
+           "detection_collate", "detection_transform", "voc_class_names"]

@@ -101,7 +101,7 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "detections", c
     as ``<output>/<name>_detections.png``; returns the written paths."""
     from PIL import Image
 
-    from ..data.voc import read_rgb
+    from ..data.annotated import read_rgb
     from ..train.tasks import fresh_output, load_run, prediction_inputs
 
     task = DetectionTask()

@@ -101,7 +101,7 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "masks", checkp
     ``<output>/<name>_mask.png``: the image beside its colour-coded predicted mask (as the paper's Fig. 14)."""
     from PIL import Image
 
-    from ..data.voc import read_rgb
+    from ..data.annotated import read_rgb
     from ..train.tasks import fresh_output, load_run, prediction_inputs
 
     task = SegmentationTask()
