@@ -12,36 +12,33 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-import yaml
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from .loop import (
-    CHECKPOINT_VERSION,
-    ResumableSampler,
+from ..data.loaders import TrainLoader
+from .checkpoint import (
+    LAST,
+    Progress,
     RunError,
-    _atomic_save,
-    _atomic_write_text,
-    _progress,
-    _read_metrics,
-    _save_weights,
-    _truncate_metrics,
-    build_optimizer,
-    build_scheduler,
+    atomic_write,
     read_training_checkpoint,
-    rng_state,
-    seed_everything,
-    set_rng_state,
+    save_evaluated_weights,
+    save_training_checkpoint,
 )
+from .distributed import Dist
+from .epoch import TrainStep, train_one_epoch
+from .optim import build_optimizer, build_scheduler
 from .recipes import DEFAULTS, RecipeError, _merge, _read_recipe_file, apply_overrides
+from .report import METRICS, append_metrics, progress_bar, read_metrics, truncate_metrics
+from .rng import rng_state, seed_everything
+from .run import _prepare_run_dir, _restore, default_run_dir
 
 # the sections every dense recipe shares; optimizer and schedule are the classification schema's own
 TASK_DEFAULTS: dict[str, Any] = {
@@ -135,39 +132,22 @@ def task_recipe(task: Task, recipe: str | Path | None, data: str | Path | None, 
     return load_task_recipe(task, base, [*pairs, *overrides])
 
 
-@dataclass
-class _State:
-    epoch: int = 0
-    batch: int = 0
-    step: int = 0
-    loss_sum: float = 0.0
-    loss_count: int = 0
-    best_metric: float = -math.inf
-    best_epoch: int = -1
-    wall_time: float = 0.0
-
-
 def device_for(name: str | None) -> torch.device:
     return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def train_task(task: Task, recipe: dict[str, Any], resume: bool = False,
                log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train as ``recipe`` says; returns the summary (also written to ``summary.json``)."""
+    """Train as ``recipe`` says; returns the summary (also written to ``summary.json``). The step is the
+    classification loop's ``train_one_epoch`` with the task's loss."""
     validate_task_recipe(task, recipe)
     t_start = time.time()
     tcfg, dcfg, ocfg = recipe["training"], recipe["data"], recipe["output"]
     if tcfg["threads"]:
         torch.set_num_threads(int(tcfg["threads"]))
     device = device_for(tcfg["device"])
-    run_dir = Path(ocfg["dir"] or Path("runs") / f"{recipe['recipe']}-{Path(str(recipe['model']['name'])).stem}")
-    last_path = run_dir / "last.pt"
-    if not resume and (last_path.exists() or (run_dir / "summary.json").exists()):
-        raise RunError(f"{run_dir} already holds a run; resume it (--resume {run_dir}) or choose another "
-                       "output directory")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    run_dir = Path(ocfg["dir"] or default_run_dir(recipe))
+    _prepare_run_dir(run_dir, recipe, resume, Dist())
 
     seed = int(tcfg["seed"])
     seed_everything(seed)
@@ -175,104 +155,76 @@ def train_task(task: Task, recipe: dict[str, Any], resume: bool = False,
     test_set = task.build_data(recipe, "test", run_dir)
     model = task.build_model(recipe, train_set.num_classes).to(device)
     optimizer = build_optimizer(model, recipe["optimizer"])
-    batch_size = dcfg["batch_size"]
-    sampler = ResumableSampler(train_set, num_replicas=1, rank=0, shuffle=True, seed=seed)
-    generator = torch.Generator()
-    loader = DataLoader(train_set, batch_size=batch_size, sampler=sampler, num_workers=dcfg["workers"],
-                        drop_last=len(train_set) >= batch_size, collate_fn=task.collate, generator=generator)
-    steps_per_epoch = len(loader)
+    loader = TrainLoader(train_set, dcfg["batch_size"], seed, workers=dcfg["workers"], collate_fn=task.collate)
+    steps_per_epoch = loader.batches_per_epoch
     scheduler = build_scheduler(optimizer, recipe["schedule"], steps_per_epoch)
+    step = TrainStep(optimizer, scheduler, None, device, grad_clip=tcfg["grad_clip"], batch_loss=task.loss)
+    parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
 
-    state = _State()
+    progress = Progress()
     if resume:
-        ckpt = read_training_checkpoint(last_path)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        state = _State(**ckpt["state"])
-        set_rng_state(ckpt["rng"][0])
-        _truncate_metrics(run_dir / "metrics.jsonl", state.epoch)
-        log(f"resuming {run_dir} at epoch {state.epoch}, batch {state.batch}, step {state.step}")
+        progress = _restore(read_training_checkpoint(run_dir / LAST), parts, Dist(), run_dir / LAST)
+        truncate_metrics(run_dir / METRICS, progress.epoch)
+        log(f"resuming {run_dir} at epoch {progress.epoch}, batch {progress.batch}, step {progress.step}")
     else:
         n_params = sum(p.numel() for p in model.parameters())
         log(f"training {recipe['model']['name']} ({n_params / 1e6:.3f}M params) on {dcfg['dataset']}: "
             f"{len(train_set)} train / {len(test_set)} test images, {steps_per_epoch} steps/epoch x "
             f"{recipe['schedule']['epochs']} epochs on {device}")
-    history = _read_metrics(run_dir / "metrics.jsonl")
+    history = read_metrics(run_dir / METRICS)
     every = tcfg["checkpoint_every_steps"]
     epochs = recipe["schedule"]["epochs"]
 
     def save_last() -> None:
-        payload = {"version": CHECKPOINT_VERSION, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                   "scheduler": scheduler.state_dict(), "rng": [rng_state()],
-                   "state": {**state.__dict__, "wall_time": state.wall_time + time.time() - t_start},
-                   "recipe": recipe}
-        _atomic_save(payload, last_path)
-        _atomic_write_text(json.dumps({"epoch": state.epoch, "batch": state.batch, "step": state.step}),
-                           run_dir / "last.json")
+        wall = progress.wall_time + time.time() - t_start
+        save_training_checkpoint(run_dir, parts, [rng_state()], Progress(**{**asdict(progress), "wall_time": wall}),
+                                 recipe)
 
-    for epoch in range(state.epoch, epochs):
-        state.epoch = epoch
-        sampler.set_epoch(epoch)
-        sampler.skip = state.batch * batch_size
-        generator.manual_seed(seed * 100003 + epoch)
-        model.train()
+    for epoch in range(progress.epoch, epochs):
+        progress.epoch = epoch
         t_epoch = time.time()
-        bar = _progress(ocfg["progress"], steps_per_epoch, state.batch, f"epoch {epoch + 1}/{epochs}")
-        for batch in loader:
-            loss, count = task.loss(model, batch, device)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {state.step}; "
-                                         "lower optimizer.lr or set training.grad_clip")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if tcfg["grad_clip"]:
-                nn.utils.clip_grad_norm_(model.parameters(), tcfg["grad_clip"])
-            optimizer.step()
-            state.loss_sum += float(loss.detach()) * count
-            state.loss_count += count
-            state.step += 1
-            state.batch += 1
-            scheduler.step_update(num_updates=state.step)
+        bar = progress_bar(ocfg["progress"], steps_per_epoch, progress.batch, f"epoch {epoch + 1}/{epochs}")
+
+        def after_step(bar=bar) -> None:
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{state.loss_sum / max(state.loss_count, 1):.4f}",
+                bar.set_postfix(loss=f"{progress.loss_sum / max(progress.loss_count, 1):.4f}",
                                 lr=f"{optimizer.param_groups[0]['lr']:.2e}")
-            if every and state.step % every == 0 and state.batch < steps_per_epoch:
+            if every and progress.step % every == 0 and progress.batch < steps_per_epoch:
                 save_last()
+
+        train_one_epoch(model, loader.epoch(epoch, progress.batch), step, progress, after_step=after_step)
         if bar is not None:
             bar.close()
         test = task.evaluate(model, test_set, recipe, device)
-        improved = test[task.primary] > state.best_metric
+        improved = test[task.primary] > progress.best_metric
         if improved:
-            state.best_metric, state.best_epoch = test[task.primary], epoch
-        record = {"epoch": epoch + 1, "step": state.step, "lr": optimizer.param_groups[0]["lr"],
-                  "train_loss": state.loss_sum / max(state.loss_count, 1), "test": test,
+            progress.best_metric, progress.best_epoch = test[task.primary], epoch
+        record = {"epoch": epoch + 1, "step": progress.step, "lr": optimizer.param_groups[0]["lr"],
+                  "train_loss": progress.loss_sum / max(progress.loss_count, 1), "test": test,
                   "epoch_time_s": time.time() - t_epoch}
-        state.epoch, state.batch, state.loss_sum, state.loss_count = epoch + 1, 0, 0.0, 0
+        progress.epoch, progress.batch, progress.loss_sum, progress.loss_count = epoch + 1, 0, 0.0, 0
         meta = {"epoch": epoch + 1, "test": test}
         if improved:
-            _save_weights(model, run_dir, "best", meta)
-        _save_weights(model, run_dir, "last", meta)
+            save_evaluated_weights(model, run_dir, "best", meta)
+        save_evaluated_weights(model, run_dir, "last", meta)
         save_last()
         history.append(record)
-        with open(run_dir / "metrics.jsonl", "a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        append_metrics(run_dir / METRICS, record)
         log(f"epoch {epoch + 1}, train loss {record['train_loss']:.4f}, test {task.primary} "
             f"{test[task.primary]:.2f}, {record['epoch_time_s']:.1f}s")
 
-    best = next((r for r in history if r["epoch"] == state.best_epoch + 1), None)
+    best = next((r for r in history if r["epoch"] == progress.best_epoch + 1), None)
     summary = {"task": task.kind, "model": recipe["model"]["name"], "recipe": recipe["recipe"],
                "dataset": dcfg["dataset"], "num_classes": train_set.num_classes,
                "class_names": list(train_set.class_names), "params": sum(p.numel() for p in model.parameters()),
-               "image_size": dcfg["image_size"], "epochs": epochs, "steps": state.step, "selected_on": "test",
+               "image_size": dcfg["image_size"], "epochs": epochs, "steps": progress.step, "selected_on": "test",
                "primary": task.primary,
                "best": {"epoch": best["epoch"], "test": best["test"]} if best else None,
                "last": {"epoch": history[-1]["epoch"], "test": history[-1]["test"]} if history else None,
-               "wall_time_s": state.wall_time + time.time() - t_start, "device": str(device),
-               "bad_images": len(getattr(train_set, "skipped", [])) + len(getattr(test_set, "skipped", [])),
-               "run_dir": str(run_dir)}
-    _atomic_write_text(json.dumps(summary, indent=2), run_dir / "summary.json")
+               "wall_time_s": progress.wall_time + time.time() - t_start, "device": str(device),
+               "bad_images": len(train_set.skipped) + len(test_set.skipped), "run_dir": str(run_dir)}
+    atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
 
 
