@@ -1,24 +1,13 @@
 """The VOC reader on tiny trees written by the scenes generator, then broken one file at a time."""
 
-import shutil
-
 import pytest
 import torch
 
 from muxnet.data.scenes import DIGIT_NAMES, compose_scenes, write_voc_scenes
 from muxnet.data.voc import TEST_SETS, TRAIN_SETS, BadAnnotationError, VOCDetectionData, detection_transform
+from scene_trees import tree_fixtures
 
-
-@pytest.fixture(scope="module")
-def scenes(tmp_path_factory):
-    return write_voc_scenes(tmp_path_factory.mktemp("voc"), train=6, test=3, size=64, seed=1)
-
-
-@pytest.fixture
-def tree(scenes, tmp_path):
-    root = tmp_path / "copy"
-    shutil.copytree(scenes, root)
-    return root
+scenes, tree = tree_fixtures(write_voc_scenes, "copy", train=6, test=3, size=64, seed=1)
 
 
 def _first(path, tag):

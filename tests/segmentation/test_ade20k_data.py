@@ -1,7 +1,5 @@
 """The ADE20K reader on tiny trees written by the scenes generator, then broken one file at a time."""
 
-import shutil
-
 import numpy as np
 import pytest
 import torch
@@ -10,18 +8,9 @@ from PIL import Image
 from muxnet.data.ade20k import IGNORE_INDEX, ADE20KSegmentationData, segmentation_transform
 from muxnet.data.annotated import BadAnnotationError
 from muxnet.data.scenes import SEGMENTATION_NAMES, write_ade20k_scenes
+from scene_trees import tree_fixtures
 
-
-@pytest.fixture(scope="module")
-def scenes(tmp_path_factory):
-    return write_ade20k_scenes(tmp_path_factory.mktemp("ade"), train=4, test=2, size=64, seed=1)
-
-
-@pytest.fixture
-def tree(scenes, tmp_path):
-    root = tmp_path / "ADEChallengeData2016"
-    shutil.copytree(scenes, root)
-    return root
+scenes, tree = tree_fixtures(write_ade20k_scenes, "ADEChallengeData2016", train=4, test=2, size=64, seed=1)
 
 
 def _mask(root, i=1):

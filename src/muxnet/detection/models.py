@@ -28,11 +28,9 @@ EXTRA_CHANNELS = (512, 256, 256, 128)
 
 def parse_detector_name(name: str) -> tuple[str, str]:
     """``"ssdlite_muxnet_m"`` -> ``("ssdlite", "muxnet_m")``."""
-    framework, _, backbone = name.partition("_")
-    if framework not in FRAMEWORKS or not backbone:
-        raise ValueError(f"detector name must be ssdlite_<backbone> or ssd_<backbone> (e.g. ssdlite_muxnet_m), "
-                         f"got {name!r}")
-    return framework, backbone
+    from ..models.names import split_head_name
+
+    return split_head_name(name, FRAMEWORKS, "detector", "ssdlite_muxnet_m")
 
 
 def _extra_layer(cin: int, cout: int, separable: bool, norm: type[nn.Module]) -> nn.Sequential:

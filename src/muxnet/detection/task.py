@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..train.tasks import TASK_DEFAULTS
+from ..train.tasks import task_defaults
 
 
 def _plain(x: torch.Tensor) -> torch.Tensor:
@@ -18,14 +17,10 @@ def _plain(x: torch.Tensor) -> torch.Tensor:
 
 
 class DetectionTask:
-    kind = "detect"
-    primary = "voc07_map"
-    datasets = ("scenes", "voc")
-    default_recipes = ("scenes_ssdlite", "voc_ssdlite")
-    defaults: dict[str, Any] = copy.deepcopy(TASK_DEFAULTS)
-    defaults["task"] = "detect"
-    defaults["model"].update({"name": "ssdlite_muxnet_m", "score_thresh": 0.01, "nms_thresh": 0.45,
-                              "detections_per_img": 200})
+    kind, primary = "detect", "voc07_map"
+    datasets, default_recipes = ("scenes", "voc"), ("scenes_ssdlite", "voc_ssdlite")
+    defaults = task_defaults("detect", name="ssdlite_muxnet_m", score_thresh=0.01, nms_thresh=0.45,
+                             detections_per_img=200)
 
     def build_model(self, recipe: dict[str, Any], num_classes: int) -> nn.Module:
         from .models import create_detector
@@ -35,15 +30,10 @@ class DetectionTask:
                                m["score_thresh"], m["detections_per_img"], m["nms_thresh"])
 
     def data_root(self, recipe: dict[str, Any]) -> Path:
-        data = recipe["data"]
-        if data["dataset"] == "scenes":
-            from ..data.scenes import write_voc_scenes
+        from ..data.scenes import write_voc_scenes
+        from ..train.tasks import scenes_or_root
 
-            s = data["scenes"]
-            return write_voc_scenes(data["root"], s["train"], s["test"], s["size"], s["seed"])
-        if not data["root"]:
-            raise ValueError("data.root: the voc layout needs a directory holding VOCdevkit (--data DIR)")
-        return Path(data["root"])
+        return scenes_or_root(recipe, write_voc_scenes, "a directory holding VOCdevkit")
 
     def build_data(self, recipe: dict[str, Any], split: str, run_dir: Path | None) -> Dataset:
         from ..data.voc import TEST_SETS, TRAIN_SETS, VOCDetectionData, detection_transform

@@ -24,11 +24,10 @@ HEADS = ("c1", "ppm")
 
 
 def parse_segmenter_name(name: str) -> tuple[str, str]:
-    head, _, backbone = name.partition("_")
-    if head not in HEADS or not backbone:
-        raise ValueError(f"segmentation model name must be c1_<backbone> or ppm_<backbone> (e.g. ppm_muxnet_m), "
-                         f"got {name!r}")
-    return head, backbone
+    """``"ppm_muxnet_m"`` -> ``("ppm", "muxnet_m")``."""
+    from ..models.names import split_head_name
+
+    return split_head_name(name, HEADS, "segmentation model", "ppm_muxnet_m")
 
 
 def dilate(module: nn.Module, example: torch.Tensor, output_stride: int) -> None:

@@ -3,7 +3,6 @@ evaluation, colour-coded predicted masks."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +11,13 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from ..train.tasks import TASK_DEFAULTS
+from ..train.tasks import task_defaults
 
 
 class SegmentationTask:
-    kind = "segment"
-    primary = "miou"
-    datasets = ("scenes", "ade20k")
-    default_recipes = ("scenes_c1", "ade20k_ppm")
-    defaults: dict[str, Any] = copy.deepcopy(TASK_DEFAULTS)
-    defaults["task"] = "segment"
-    defaults["model"].update({"name": "ppm_muxnet_m", "output_stride": 8})
+    kind, primary = "segment", "miou"
+    datasets, default_recipes = ("scenes", "ade20k"), ("scenes_c1", "ade20k_ppm")
+    defaults = task_defaults("segment", name="ppm_muxnet_m", output_stride=8)
 
     def build_model(self, recipe: dict[str, Any], num_classes: int) -> nn.Module:
         from .models import create_segmenter
@@ -33,15 +28,10 @@ class SegmentationTask:
         return create_segmenter(m["name"], num_classes, m["output_stride"])
 
     def data_root(self, recipe: dict[str, Any]) -> Path:
-        data = recipe["data"]
-        if data["dataset"] == "scenes":
-            from ..data.scenes import write_ade20k_scenes
+        from ..data.scenes import write_ade20k_scenes
+        from ..train.tasks import scenes_or_root
 
-            s = data["scenes"]
-            return write_ade20k_scenes(data["root"], s["train"], s["test"], s["size"], s["seed"])
-        if not data["root"]:
-            raise ValueError("data.root: the ade20k layout needs the ADEChallengeData2016 directory (--data DIR)")
-        return Path(data["root"])
+        return scenes_or_root(recipe, write_ade20k_scenes, "the ADEChallengeData2016 directory")
 
     def build_data(self, recipe: dict[str, Any], split: str, run_dir: Path | None) -> Dataset:
         from ..data.ade20k import ADE20KSegmentationData, segmentation_transform

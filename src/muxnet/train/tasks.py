@@ -23,19 +23,11 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..data.loaders import TrainLoader
-from .checkpoint import (
-    LAST,
-    Progress,
-    RunError,
-    atomic_write,
-    read_training_checkpoint,
-    save_evaluated_weights,
-    save_training_checkpoint,
-)
+from . import checkpoint as ckpt
 from .distributed import Dist
 from .epoch import TrainStep, train_one_epoch
 from .optim import build_optimizer, build_scheduler
-from .recipes import DEFAULTS, RecipeError, _merge, _read_recipe_file, apply_overrides
+from .recipes import DEFAULTS, RecipeError, _merge, _read_recipe_file, apply_overrides, saved_recipe
 from .report import METRICS, append_metrics, progress_bar, read_metrics, truncate_metrics
 from .rng import rng_state, seed_everything
 from .run import _prepare_run_dir, _restore, default_run_dir
@@ -61,6 +53,14 @@ TASK_DEFAULTS: dict[str, Any] = {
     "training": {"seed": 0, "device": None, "threads": None, "grad_clip": None, "checkpoint_every_steps": 0},
     "output": {"dir": None, "progress": True},
 }
+
+
+def task_defaults(kind: str, **model: Any) -> dict[str, Any]:
+    """The recipe schema of a task: :data:`TASK_DEFAULTS` with its ``task`` and its own ``model`` keys."""
+    defaults = copy.deepcopy(TASK_DEFAULTS)
+    defaults["task"] = kind
+    defaults["model"].update(model)
+    return defaults
 
 
 class Task(Protocol):
@@ -115,21 +115,28 @@ def task_recipe(task: Task, recipe: str | Path | None, data: str | Path | None, 
     """The recipe a ``muxnet detect|segment train`` command line describes (like ``build_recipe``): a resumed
     run's saved recipe, or ``recipe``, by default the task's embedded-scenes recipe, or its standard-layout
     recipe when ``data`` is given."""
-    pairs: list[str | tuple[str, Any]] = []
     if resume is not None:
-        saved = Path(resume) / "recipe.yaml"
-        if not saved.is_file():
-            raise RecipeError(f"cannot resume {resume}: it has no recipe.yaml (is it a muxnet run directory?)")
-        base: str | Path = saved
-        pairs.append(("output.dir", str(resume)))
-    else:
-        base = recipe or (task.default_recipes[1] if data is not None else task.default_recipes[0])
+        return load_task_recipe(task, saved_recipe(resume), [("output.dir", str(resume)), *overrides])
+    base = recipe or (task.default_recipes[1] if data is not None else task.default_recipes[0])
+    return load_task_recipe(task, base, [*data_overrides(task, data, dataset), *overrides])
+
+
+def data_overrides(task: Task, data: str | Path | None, dataset: str | None) -> list[tuple[str, Any]]:
+    """``--data DIR`` means the task's standard layout (``voc``, ``ade20k``) unless ``dataset`` says otherwise."""
     if data is not None:
-        pairs.append(("data.root", str(data)))
-        pairs.append(("data.dataset", dataset or task.datasets[1]))
-    elif dataset is not None:
-        pairs.append(("data.dataset", dataset))
-    return load_task_recipe(task, base, [*pairs, *overrides])
+        return [("data.root", str(data)), ("data.dataset", dataset or task.datasets[1])]
+    return [("data.dataset", dataset)] if dataset is not None else []
+
+
+def scenes_or_root(recipe: dict[str, Any], write_scenes: Callable[..., Path], layout: str) -> Path:
+    """The data folder: the embedded scenes (written once by ``write_scenes``) or the recipe's ``data.root``."""
+    data = recipe["data"]
+    if data["dataset"] == "scenes":
+        s = data["scenes"]
+        return write_scenes(data["root"], s["train"], s["test"], s["size"], s["seed"])
+    if not data["root"]:
+        raise ValueError(f"data.root: the {data['dataset']} layout needs {layout} (--data DIR)")
+    return Path(data["root"])
 
 
 def device_for(name: str | None) -> torch.device:
@@ -161,9 +168,10 @@ def train_task(task: Task, recipe: dict[str, Any], resume: bool = False,
     step = TrainStep(optimizer, scheduler, None, device, grad_clip=tcfg["grad_clip"], batch_loss=task.loss)
     parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
 
-    progress = Progress()
+    progress = ckpt.Progress()
     if resume:
-        progress = _restore(read_training_checkpoint(run_dir / LAST), parts, Dist(), run_dir / LAST)
+        last = run_dir / ckpt.LAST
+        progress = _restore(ckpt.read_training_checkpoint(last), parts, Dist(), last)
         truncate_metrics(run_dir / METRICS, progress.epoch)
         log(f"resuming {run_dir} at epoch {progress.epoch}, batch {progress.batch}, step {progress.step}")
     else:
@@ -177,8 +185,8 @@ def train_task(task: Task, recipe: dict[str, Any], resume: bool = False,
 
     def save_last() -> None:
         wall = progress.wall_time + time.time() - t_start
-        save_training_checkpoint(run_dir, parts, [rng_state()], Progress(**{**asdict(progress), "wall_time": wall}),
-                                 recipe)
+        snapshot = ckpt.Progress(**{**asdict(progress), "wall_time": wall})
+        ckpt.save_training_checkpoint(run_dir, parts, [rng_state()], snapshot, recipe)
 
     for epoch in range(progress.epoch, epochs):
         progress.epoch = epoch
@@ -206,8 +214,8 @@ def train_task(task: Task, recipe: dict[str, Any], resume: bool = False,
         progress.epoch, progress.batch, progress.loss_sum, progress.loss_count = epoch + 1, 0, 0.0, 0
         meta = {"epoch": epoch + 1, "test": test}
         if improved:
-            save_evaluated_weights(model, run_dir, "best", meta)
-        save_evaluated_weights(model, run_dir, "last", meta)
+            ckpt.save_evaluated_weights(model, run_dir, "best", meta)
+        ckpt.save_evaluated_weights(model, run_dir, "last", meta)
         save_last()
         history.append(record)
         append_metrics(run_dir / METRICS, record)
@@ -224,7 +232,7 @@ def train_task(task: Task, recipe: dict[str, Any], resume: bool = False,
                "last": {"epoch": history[-1]["epoch"], "test": history[-1]["test"]} if history else None,
                "wall_time_s": progress.wall_time + time.time() - t_start, "device": str(device),
                "bad_images": len(train_set.skipped) + len(test_set.skipped), "run_dir": str(run_dir)}
-    atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
+    ckpt.atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
 
 
@@ -235,12 +243,13 @@ def load_run(task: Task, target: str | Path, checkpoint: str | Path | None = Non
 
     run_dir = Path(target)
     if not (run_dir / "recipe.yaml").is_file():
-        raise RunError(f"{run_dir} is not a run directory (no recipe.yaml); train one with muxnet {task.kind} train")
+        raise ckpt.RunError(f"{run_dir} is not a run directory (no recipe.yaml); train one with "
+                            f"muxnet {task.kind} train")
     recipe = load_task_recipe(task, run_dir / "recipe.yaml", overrides)
     summary_path = run_dir / "summary.json"
     weights = Path(checkpoint) if checkpoint else run_dir / "best.safetensors"
     if not weights.is_file():
-        raise RunError(f"no weights at {weights}")
+        raise ckpt.RunError(f"no weights at {weights}")
     num_classes = (json.loads(summary_path.read_text())["num_classes"] if summary_path.is_file()
                    else task.build_data(recipe, "test", None).num_classes)
     model = task.build_model(recipe, num_classes)
@@ -252,10 +261,7 @@ def evaluate_run(task: Task, target: str | Path, checkpoint: str | Path | None =
                  data: str | Path | None = None, dataset: str | None = None,
                  overrides: Iterable[str | tuple[str, Any]] = ()) -> dict[str, Any]:
     """A trained run's test metrics, on its own data or on ``data`` (a directory of the task's layout)."""
-    pairs: list[str | tuple[str, Any]] = []
-    if data is not None:
-        pairs += [("data.root", str(data)), ("data.dataset", dataset or task.datasets[1])]
-    recipe, model, _ = load_run(task, target, checkpoint, [*pairs, *overrides])
+    recipe, model, _ = load_run(task, target, checkpoint, [*data_overrides(task, data, dataset), *overrides])
     device = device_for(recipe["training"]["device"])
     test_set = task.build_data(recipe, "test", None)
     metrics = task.evaluate(model.to(device), test_set, recipe, device)
@@ -282,5 +288,5 @@ def fresh_output(path: Path) -> Path:
     return path
 
 
-__all__ = ["TASK_DEFAULTS", "Task", "evaluate_run", "fresh_output", "load_run", "load_task_recipe",
-           "prediction_inputs", "task_recipe", "train_task", "validate_task_recipe"]
+__all__ = ["TASK_DEFAULTS", "Task", "data_overrides", "evaluate_run", "fresh_output", "load_run", "load_task_recipe",
+           "prediction_inputs", "scenes_or_root", "task_defaults", "task_recipe", "train_task", "validate_task_recipe"]
