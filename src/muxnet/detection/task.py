@@ -84,39 +84,16 @@ def draw_detections(image: torch.Tensor, detections: dict[str, torch.Tensor], cl
     return draw_bounding_boxes(image, detections["boxes"][keep], labels=labels, colors="red", width=2)
 
 
-@torch.no_grad()
 def predict(run_dir: str | Path, images=(), output: str | Path = "detections", checkpoint: str | Path | None = None,
             score_thresh: float = 0.3) -> list[Path]:
     """Detect on ``images`` (default: the first test images of the run) and write each with its boxes drawn
     as ``<output>/<name>_detections.png``; returns the written paths."""
-    from PIL import Image
+    from ..train.tasks import predict_images
 
-    from ..data.annotated import read_rgb
-    from ..train.tasks import fresh_output, load_run, prediction_inputs
+    def draw(model, recipe, image, class_names):
+        return draw_detections(image, model([image.float() / 255])[0], class_names, score_thresh)
 
-    task = DetectionTask()
-    recipe, model, _ = load_run(task, run_dir, checkpoint)
-    names = json_class_names(run_dir)
-    model.eval()
-    out_dir = Path(output)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in prediction_inputs(task, recipe, images):
-        target = fresh_output(out_dir / f"{path.stem}_detections.png")
-        image = read_rgb(path)
-        detections = model([image.float() / 255])[0]
-        Image.fromarray(draw_detections(image, detections, names, score_thresh).permute(1, 2, 0).numpy()).save(target)
-        written.append(target)
-    return written
-
-
-def json_class_names(run_dir: str | Path) -> list[str]:
-    import json
-
-    summary = Path(run_dir) / "summary.json"
-    if not summary.is_file():
-        raise FileNotFoundError(f"{summary} is missing: the run has not finished")
-    return json.loads(summary.read_text())["class_names"]
+    return predict_images(DetectionTask(), run_dir, images, output, checkpoint, "_detections", draw)
 
 
 __all__ = ["DetectionTask", "draw_detections", "predict"]

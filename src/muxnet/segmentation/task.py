@@ -84,32 +84,19 @@ def colour_mask(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     return colours[index].permute(2, 0, 1)
 
 
-@torch.no_grad()
 def predict(run_dir: str | Path, images=(), output: str | Path = "masks", checkpoint: str | Path | None = None
             ) -> list[Path]:
     """Segment ``images`` (default: the first validation images of the run) and write, per image,
     ``<output>/<name>_mask.png``: the image beside its colour-coded predicted mask (as the paper's Fig. 14)."""
-    from PIL import Image
+    from ..train.tasks import predict_images
 
-    from ..data.annotated import read_rgb
-    from ..train.tasks import fresh_output, load_run, prediction_inputs
-
-    task = SegmentationTask()
-    recipe, model, num_classes = load_run(task, run_dir, checkpoint)
-    model.eval()
-    size = recipe["data"]["image_size"]
-    out_dir = Path(output)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in prediction_inputs(task, recipe, images):
-        target = fresh_output(out_dir / f"{path.stem}_mask.png")
-        image = read_rgb(path)
+    def draw(model, recipe, image, class_names):
+        size = recipe["data"]["image_size"]
         x = F.interpolate(image[None].float() / 255, size=(size, size), mode="bilinear", align_corners=False)
         logits = F.interpolate(model(x), size=image.shape[-2:], mode="bilinear", align_corners=False)
-        side_by_side = torch.cat([image, colour_mask(logits[0].argmax(0), num_classes)], dim=2)
-        Image.fromarray(side_by_side.permute(1, 2, 0).numpy()).save(target)
-        written.append(target)
-    return written
+        return torch.cat([image, colour_mask(logits[0].argmax(0), len(class_names))], dim=2)
+
+    return predict_images(SegmentationTask(), run_dir, images, output, checkpoint, "_mask", draw)
 
 
 __all__ = ["SegmentationTask", "colour_mask", "palette", "predict"]

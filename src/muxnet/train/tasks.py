@@ -288,5 +288,33 @@ def fresh_output(path: Path) -> Path:
     return path
 
 
+@torch.no_grad()
+def predict_images(task: Task, run_dir: str | Path, images: Iterable[str | Path], output: str | Path,
+                   checkpoint: str | Path | None, suffix: str,
+                   draw: Callable[[nn.Module, dict[str, Any], torch.Tensor, list[str]], torch.Tensor]) -> list[Path]:
+    """Run a trained model on ``images`` (default: the first test images of its run) and write
+    ``draw(model, recipe, image, class_names)`` (3 x H x W uint8) as ``<output>/<name><suffix>.png``."""
+    from PIL import Image
+
+    from ..data.annotated import read_rgb
+
+    summary = Path(run_dir) / "summary.json"
+    if not summary.is_file():
+        raise FileNotFoundError(f"{summary} is missing: the run has not finished")
+    class_names = json.loads(summary.read_text())["class_names"]
+    recipe, model, _ = load_run(task, run_dir, checkpoint)
+    model.eval()
+    out_dir = Path(output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in prediction_inputs(task, recipe, images):
+        target = fresh_output(out_dir / f"{path.stem}{suffix}.png")
+        picture = draw(model, recipe, read_rgb(path), class_names)
+        Image.fromarray(picture.permute(1, 2, 0).numpy()).save(target)
+        written.append(target)
+    return written
+
+
 __all__ = ["TASK_DEFAULTS", "Task", "data_overrides", "evaluate_run", "fresh_output", "load_run", "load_task_recipe",
-           "prediction_inputs", "scenes_or_root", "task_defaults", "task_recipe", "train_task", "validate_task_recipe"]
+           "predict_images", "prediction_inputs", "scenes_or_root", "task_defaults", "task_recipe", "train_task",
+           "validate_task_recipe"]
