@@ -24,6 +24,8 @@ class DigitsSplits:
     test: TensorDataset
     num_classes: int
     input_size: tuple[int, int, int]
+    mean: float = 0.0  # the standardisation applied to the [0, 1] pixels: x' = (x - mean) / std
+    std: float = 1.0
 
 
 def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_fraction: float = 0.15,
@@ -55,4 +57,4 @@ def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_frac
         return TensorDataset(x[idx_t], y[idx_t])
 
     return DigitsSplits(subset(train_idx), subset(val_idx), subset(test_idx), NUM_CLASSES,
-                        (channels, image_size, image_size))
+                        (channels, image_size, image_size), float(mean), float(std))
