@@ -54,7 +54,7 @@ class CorruptedImages(Dataset):
         if item is None:
             return None
         image, target = item
-        pixels = image if isinstance(image, np.ndarray) else np.asarray(image.convert("RGB"))
+        pixels = image if isinstance(image, np.ndarray) else np.array(image.convert("RGB"))
         if self.name is not None:
             pixels = corrupt(np.ascontiguousarray(pixels), self.name, self.severity, self.seed, index)
         return (self.transform(pixels) if self.transform is not None else pixels), target

@@ -1,0 +1,89 @@
+"""ImageNet-V2's numeric class folders, the released ImageNet-C tree, and a small end-to-end run on it."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from muxnet.data.imagenet_c import scan_imagenet_c
+from muxnet.data.imagenet_v2 import imagenet_v2_samples, is_imagenet_v2
+
+
+def _png(path, seed, size=20):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)).save(path)
+
+
+def test_imagenet_v2_folders_map_to_their_numbers_not_their_string_order(tmp_path):
+    from torchvision.datasets import ImageFolder
+
+    numbers = [0, 1, 2, 10, 100, 999]
+    for i, n in enumerate(numbers):
+        _png(tmp_path / str(n) / f"img{i}.jpeg", i)
+    assert is_imagenet_v2(tmp_path)
+    samples = imagenet_v2_samples(tmp_path)
+    assert sorted((p.parent.name, idx) for p, idx in samples) == sorted((str(n), n) for n in numbers)
+    # what an ImageFolder would do: "10" sorts before "2", and every index is its rank among the names
+    assert ImageFolder(str(tmp_path)).class_to_idx["10"] == 2
+    assert ImageFolder(str(tmp_path)).class_to_idx["999"] == 5
+
+
+def test_imagenet_v2_rejects_folders_that_are_not_class_indices(tmp_path):
+    _png(tmp_path / "0" / "a.jpeg", 0)
+    _png(tmp_path / "1000" / "b.jpeg", 1)
+    with pytest.raises(ValueError, match="outside the class range 0..999"):
+        imagenet_v2_samples(tmp_path)
+    _png(tmp_path / "n01440764" / "c.jpeg", 2)
+    assert not is_imagenet_v2(tmp_path)
+
+
+def _imagenet_c(root, present, classes=("n01", "n02"), per_class=2):
+    for name, severity in present:
+        for c in classes:
+            for k in range(per_class):
+                _png(root / name / str(severity) / c / f"{k}.JPEG", hash((name, severity, c, k)) % 1000)
+    return root
+
+
+def test_missing_corruptions_and_severities_are_listed(tmp_path):
+    present = [("fog", s) for s in (1, 2, 3, 5)] + [("gaussian_noise", s) for s in range(1, 6)]
+    tree = scan_imagenet_c(_imagenet_c(tmp_path, present), ("gaussian_noise", "fog", "snow"), (1, 2, 3, 4, 5))
+    assert set(tree.found) == set(present)
+    assert tree.missing == [("fog", 4)] + [("snow", s) for s in range(1, 6)]
+    assert tree.classes == ["n01", "n02"]
+    with pytest.raises(ValueError, match="none of the expected"):
+        scan_imagenet_c(tmp_path / "fog" / "1", ("snow",), (1,))
+
+
+@pytest.mark.slow
+def test_released_layout_end_to_end_reports_what_is_missing(tmp_path, tiny_checkpoint):
+    from muxnet.cli import main
+
+    spec, weights = tiny_checkpoint(2)
+    present = [("fog", s) for s in (1, 2, 3, 5)] + [("gaussian_noise", s) for s in range(1, 6)]
+    root = _imagenet_c(tmp_path / "c", present)
+    out = tmp_path / "run"
+    args = ["robustness", "--model", str(spec), "--checkpoint", str(weights), "--imagenet-c", str(root),
+            "--corruptions", "gaussian_noise,fog", "--out", str(out), "--batch-size", "4"]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["missing"] == ["fog/4"]
+    per = summary["models"][str(spec)]["metrics"]["per_corruption"]
+    assert per["fog"]["ce"] is None and per["gaussian_noise"]["ce"] is not None
+    assert summary["models"][str(spec)]["errors"]["gaussian_noise"]["1"]["count"] == 4
+    assert (out / "heatmap.png").stat().st_size > 0 and (out / "bars.png").stat().st_size > 0
+    before = (out / "summary.json").read_bytes()
+    assert main(args) == 2  # one error line, nothing overwritten
+    assert (out / "summary.json").read_bytes() == before
+
+
+def test_unknown_corruption_is_one_clear_line(tmp_path, tiny_checkpoint, capsys):
+    from muxnet.cli import main
+
+    spec, weights = tiny_checkpoint(2)
+    assert main(["robustness", "--model", str(spec), "--checkpoint", str(weights), "--imagenet-c", str(tmp_path),
+                 "--corruptions", "mist", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown corruption 'mist'" in err[0]
