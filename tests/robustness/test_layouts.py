@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from muxnet.data.imagenet_c import scan_imagenet_c

@@ -94,13 +94,16 @@ def threshold_map(heat: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def box_scores(heat: np.ndarray, box: Box, threshold: float = 0.5) -> dict[str, float | bool]:
-    """Pointing-game hit, IoU of the thresholded map with the box, and whether that IoU is a hit."""
+    """Pointing-game hit, IoU of the thresholded map with the box, whether that IoU is a hit, and the box's share
+    of the image (the pointing game's chance level)."""
     iou = mask_iou(threshold_map(heat, threshold), box)
-    return {"pointing": pointing_hit(heat, box), "iou": iou, "hit": iou >= HIT_IOU}
+    return {"pointing": pointing_hit(heat, box), "iou": iou, "hit": iou >= HIT_IOU,
+            "box_fraction": float(box.mask(*heat.shape).mean())}
 
 
 def aggregate(scores: Iterable[tuple[str, dict[str, float | bool]]]) -> dict[str, dict[str, float]]:
-    """Per group (finding or class) and ``all``: count, pointing accuracy, mean IoU and hit rate (percent)."""
+    """Per group (finding or class) and ``all``: count, pointing accuracy, its chance level (mean box share of
+    the image), mean IoU and hit rate (percents)."""
     groups: dict[str, list[dict[str, float | bool]]] = defaultdict(list)
     for name, s in scores:
         groups[name].append(s)
@@ -110,6 +113,7 @@ def aggregate(scores: Iterable[tuple[str, dict[str, float | bool]]]) -> dict[str
         items = groups[name]
         out[name] = {"count": len(items),
                      "pointing": 100.0 * float(np.mean([bool(s["pointing"]) for s in items])),
+                     "chance_pointing": 100.0 * float(np.mean([float(s.get("box_fraction", 0.0)) for s in items])),
                      "mean_iou": float(np.mean([float(s["iou"]) for s in items])),
                      "hit_rate": 100.0 * float(np.mean([bool(s["hit"]) for s in items]))}
     return out
