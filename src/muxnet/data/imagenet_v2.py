@@ -42,4 +42,15 @@ def imagenet_v2_samples(root: str | Path, num_classes: int = NUM_CLASSES) -> lis
     return sorted(samples, key=lambda s: (s[1], s[0].name))
 
 
-__all__ = ["NUM_CLASSES", "imagenet_v2_samples", "is_imagenet_v2"]
+
+
+def imagenet_v2_splits(root: str | Path, eval_transform, skip_bad_images: bool = False, bad_images_log=None):
+    """ImageNet-V2 as an evaluation-only dataset: its images are the ``test`` split (and, so that a recipe
+    that asks for ``val`` still works, the ``val`` split); there is no training split."""
+    from ..train.data import DataSplits, ImageFiles
+
+    files = ImageFiles(imagenet_v2_samples(root), eval_transform, skip_bad_images, bad_images_log)
+    return DataSplits(files, files, files, NUM_CLASSES, False, [str(i) for i in range(NUM_CLASSES)])
+
+
+__all__ = ["NUM_CLASSES", "imagenet_v2_samples", "imagenet_v2_splits", "is_imagenet_v2"]
