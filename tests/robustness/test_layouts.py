@@ -86,3 +86,16 @@ def test_unknown_corruption_is_one_clear_line(tmp_path, tiny_checkpoint, capsys)
                  "--corruptions", "mist", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown corruption 'mist'" in err[0]
+
+
+def test_imagenet_v2_is_an_evaluation_set_and_the_drop_is_in_points(tmp_path):
+    from muxnet.data.imagenet_v2 import imagenet_v2_splits
+    from muxnet.robustness.generalisation import accuracy_drop
+
+    for n in (3, 12):
+        _png(tmp_path / str(n) / "a.jpeg", n)
+    splits = imagenet_v2_splits(tmp_path, None)
+    assert splits.num_classes == 1000 and [t for _, t in splits.test.samples] == [3, 12]
+    assert splits.test[1][1] == 12
+    assert accuracy_drop({"top1": 60.0, "top5": 81.5}, {"top1": 71.0, "top5": 90.0}) == {"top1_drop": 11.0,
+                                                                                          "top5_drop": 8.5}

@@ -114,6 +114,16 @@ def _grid(images: np.ndarray, maps: dict[str, np.ndarray], titles: Sequence[str]
     return path
 
 
+def _normalisation(target, cfg) -> tuple[Sequence[float], Sequence[float]]:
+    """The input standardisation the model was trained with: the digits' own for a digits run, else its config's."""
+    if target.recipe["data"]["dataset"] == "digits" and target.checkpoint:
+        from ..data import load_digits
+
+        digits = load_digits(int(target.recipe["data"]["image_size"]), 3, int(target.recipe["data"].get("seed") or 0))
+        return [digits.mean] * 3, [digits.std] * 3
+    return cfg["mean"], cfg["std"]
+
+
 def _check_outputs(out: Path) -> None:
     if (out / "summary.json").exists():
         raise FileExistsError(f"{out} already holds a cam run (summary.json); choose another --out")
@@ -147,7 +157,7 @@ def run_cam(model: str | Path | None = None, checkpoint: str | Path | None = Non
     if images:
         arrays = [read_image(p, size, bicubic)[0] for p in images[:max_images]]
         pixels = np.stack(arrays)
-        mean, std = cfg["mean"], cfg["std"]
+        mean, std = _normalisation(target, cfg)
         truth: list[int] | None = None
         names = [Path(p).name for p in images[:max_images]]
         record_boxes = [None] * len(pixels)

@@ -85,7 +85,7 @@ def corruption_grid(samples: Sequence[tuple[str, Any]], path: str | Path, title:
     plt = _pyplot()
     cols = min(10, len(samples))
     rows = math.ceil(len(samples) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols, 1.35 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.25 * cols, 1.6 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (label, image) in zip(axes.flat, samples):
