@@ -73,8 +73,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from .train import evaluate_target
 
-    result = evaluate_target(args.target, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
-                             _recipe_overrides(args))
+    if args.reference_data:
+        from .robustness.generalisation import evaluate_with_reference
+
+        result = evaluate_with_reference(args.target, args.checkpoint, args.data, args.reference_data, args.dataset,
+                                         args.recipe, _recipe_overrides(args))
+    else:
+        result = evaluate_target(args.target, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
+                                 _recipe_overrides(args))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -83,6 +89,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"{result['model']} on {result['dataset']} {result['split']} ({result['count']} images): {metrics}")
         for name, value in (result.get("auroc_per_class") or {}).items():
             print(f"  {name:<20} {value:.2f}")
+        if "reference" in result:
+            ref = result["reference"]
+            print(f"{ref['model']} on {ref['dataset']} {ref['split']} ({ref['count']} images): "
+                  + ", ".join(f"{k} {ref[k]:.2f}" for k in keys))
+            print("drop: " + ", ".join(f"{k} {result[k + '_drop']:.2f} points" for k in keys if k + "_drop" in result))
     return 0
 
 
@@ -91,7 +102,7 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                    "default: follows the data (none: digits)")
     p.add_argument("--data", help="data directory: ImageFolder (train/, val/), CIFAR-10/100 pickles, or "
                    "ChestX-Ray14; default: the embedded digits")
-    p.add_argument("--dataset", choices=("digits", "imagefolder", "cifar10", "cifar100", "chestxray"),
+    p.add_argument("--dataset", choices=("digits", "imagefolder", "imagenetv2", "cifar10", "cifar100", "chestxray"),
                    help="data layout (default: detected from --data)")
     p.add_argument("--image-size", type=int)
     p.add_argument("--batch-size", type=int)
@@ -175,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="weights: ours, timm's or the released layout (.pth/.safetensors)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--reference-data", metavar="DIR", help="also evaluate on this data (e.g. ImageNet, with --data "
+                   "ImageNet-V2) and report the accuracy drop from it")
     _add_recipe_arguments(p)
     p.set_defaults(func=cmd_eval)
 

@@ -99,3 +99,29 @@ def test_imagenet_v2_is_an_evaluation_set_and_the_drop_is_in_points(tmp_path):
     assert splits.test[1][1] == 12
     assert accuracy_drop({"top1": 60.0, "top5": 81.5}, {"top1": 71.0, "top5": 90.0}) == {"top1_drop": 11.0,
                                                                                           "top5_drop": 8.5}
+
+
+@pytest.mark.slow
+def test_muxnet_eval_reads_imagenet_v2_by_number(tmp_path, capsys):
+    """A model that always answers class 10 is right exactly on folder ``10`` (a string sort would call it 2)."""
+    import torch
+
+    from muxnet.cli import main
+    from muxnet.models import create_model, save_weights
+
+    from .conftest import TINY_SPEC
+
+    for n in (0, 1, 10):
+        _png(tmp_path / "v2" / str(n) / "a.jpeg", n)
+    spec = TINY_SPEC.save(tmp_path / "tiny.yaml")
+    model = create_model(spec, num_classes=1000)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+        model.classifier.bias[10] = 100.0
+    weights = save_weights(model, tmp_path / "w.safetensors")
+    assert main(["eval", str(spec), "--checkpoint", str(weights), "--data", str(tmp_path / "v2"), "--image-size", "16",
+                 "--workers", "0", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["dataset"] == "imagenetv2" and result["count"] == 3
+    assert result["top1"] == pytest.approx(100 / 3)

@@ -5,6 +5,8 @@ Layouts:
 * ``digits``: the embedded default, scikit-learn's digits (:func:`muxnet.data.load_digits`).
 * ``imagefolder``: ``root/train/<class>/*`` and ``root/val/<class>/*`` (ImageNet layout; ``root/test`` is
   used as the test split when present, otherwise ``val`` doubles as the test split, as on ImageNet).
+* ``imagenetv2``: ImageNet-V2, ``root/<class index>/*`` with folders ``0``..``999`` mapped by number
+  (:mod:`muxnet.data.imagenet_v2`); evaluation only.
 * ``cifar10`` / ``cifar100``: the python-pickle release (``data_batch_1..5``/``test_batch`` or ``train``/``test``),
   in ``root`` or ``root/cifar-10-batches-py`` / ``root/cifar-100-python``. The pickles are read with an
   unpickler that admits only numpy arrays, so a tampered file cannot run code.
@@ -28,7 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset, default_collate
 
-DATASETS = ("digits", "imagefolder", "cifar10", "cifar100", "chestxray")
+DATASETS = ("digits", "imagefolder", "imagenetv2", "cifar10", "cifar100", "chestxray")
 TRAIN_TRANSFORMS = ("none", "inception", "resize_flip")
 CHESTXRAY_LABELS = (
     "Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Mass", "Nodule", "Pneumonia", "Pneumothorax",
@@ -381,6 +383,10 @@ def build_data(data_cfg: dict[str, Any], pretrained_cfg: dict[str, Any] | None =
     val_fraction = float(data_cfg.get("val_fraction") or 0.0)
     if dataset == "imagefolder":
         return image_folder_splits(root, train_tf, eval_tf, skip, bad_log)
+    if dataset == "imagenetv2":
+        from ..data.imagenet_v2 import imagenet_v2_splits
+
+        return imagenet_v2_splits(root, eval_tf, skip, bad_log)
     if dataset in ("cifar10", "cifar100"):
         return cifar_splits(root, 10 if dataset == "cifar10" else 100, train_tf, eval_tf, val_fraction, seed)
     return chestxray_splits(root, train_tf, eval_tf, val_fraction, seed, skip, bad_log)
@@ -399,8 +405,12 @@ def detect_dataset(root: str | Path) -> str:
         return "cifar100"
     if (root / "train").is_dir():
         return "imagefolder"
+    from ..data.imagenet_v2 import is_imagenet_v2
+
+    if is_imagenet_v2(root):
+        return "imagenetv2"
     raise DataError(f"cannot tell the layout of {root}: expected train/ and val/ folders, CIFAR pickles, "
-                    "or Data_Entry_2017.csv (ChestX-Ray14)")
+                    "Data_Entry_2017.csv (ChestX-Ray14) or ImageNet-V2's numbered class folders")
 
 
 __all__ = ["BadImageError", "CHESTXRAY_LABELS", "DATASETS", "DataError", "DataSplits", "ImageFiles",
