@@ -125,3 +125,19 @@ def test_muxnet_eval_reads_imagenet_v2_by_number(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["dataset"] == "imagenetv2" and result["count"] == 3
     assert result["top1"] == pytest.approx(100 / 3)
+
+
+def test_on_the_fly_sets_crop_like_the_model_then_corrupt_repeatably(tmp_path):
+    pytest.importorskip("imagecorruptions")
+    from muxnet.robustness.datasets import CorruptedImages, image_folder_pixels, normalize_transform
+
+    for n in (2, 10):
+        _png(tmp_path / str(n) / "a.jpeg", n, size=48)   # ImageNet-V2 layout: numbers are the classes
+    cfg = {"input_size": (3, 32, 32), "crop_pct": 0.875, "interpolation": "bicubic"}
+    pixels = image_folder_pixels(tmp_path, cfg)
+    image, target = pixels[1]
+    assert np.asarray(image).shape == (32, 32, 3) and target == 10
+    norm = normalize_transform([0.5] * 3, [0.5] * 3)
+    data = CorruptedImages(pixels, "shot_noise", 4, seed=3, transform=norm)
+    assert data[1][0].shape == (3, 32, 32) and data[1][0].equal(data[1][0])
+    assert not data[0][0].equal(CorruptedImages(pixels, None, transform=norm)[0][0])
