@@ -141,3 +141,13 @@ def test_on_the_fly_sets_crop_like_the_model_then_corrupt_repeatably(tmp_path):
     data = CorruptedImages(pixels, "shot_noise", 4, seed=3, transform=norm)
     assert data[1][0].shape == (3, 32, 32) and data[1][0].equal(data[1][0])
     assert not data[0][0].equal(CorruptedImages(pixels, None, transform=norm)[0][0])
+
+
+def test_a_zoo_model_needs_data(tmp_path, tiny_checkpoint, capsys):
+    from muxnet.cli import main
+
+    spec, weights = tiny_checkpoint(2)
+    assert main(["robustness", "--model", str(spec), "--checkpoint", str(weights), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a digits run: pass --data or --imagenet-c" in err[0]
+    assert not (tmp_path / "o").exists()

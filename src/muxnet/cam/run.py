@@ -116,7 +116,7 @@ def _grid(images: np.ndarray, maps: dict[str, np.ndarray], titles: Sequence[str]
 
 def _normalisation(target, cfg) -> tuple[Sequence[float], Sequence[float]]:
     """The input standardisation the model was trained with: the digits' own for a digits run, else its config's."""
-    if target.recipe["data"]["dataset"] == "digits" and target.checkpoint:
+    if target.trained_on_digits:
         from ..data import load_digits
 
         digits = load_digits(int(target.recipe["data"]["image_size"]), 3, int(target.recipe["data"].get("seed") or 0))
@@ -189,8 +189,8 @@ def run_cam(model: str | Path | None = None, checkpoint: str | Path | None = Non
         names = [r.image for r in present]
         described = f"ChestX-Ray14 boxed images under {root}, resized to {size[0]}x{size[1]}"
     else:
-        if target.recipe["data"]["dataset"] != "digits":
-            raise ValueError(f"{target.name} was not trained on digits: pass image files or --chestxray")
+        if not target.trained_on_digits:
+            raise ValueError(f"{target.name} is not a digits run: pass image files or --chestxray")
         digit_size = int(target.recipe["data"]["image_size"])
         pixels, truth, scene_boxes, (m, s) = digit_scenes(digit_size, max_images or 32, seed)
         mean, std = [m] * 3, [s] * 3

@@ -146,8 +146,8 @@ def run_robustness(model: str | Path | None = None, checkpoint: str | Path | Non
     sets: dict[tuple[str, int], Dataset] = {}
 
     if embedded:
-        if target.recipe["data"]["dataset"] != "digits":
-            raise ValueError(f"{target.name} was not trained on digits: pass --data or --imagenet-c")
+        if not target.trained_on_digits:
+            raise ValueError(f"{target.name} is not a digits run: pass --data or --imagenet-c")
         size = int(target.recipe["data"]["image_size"])
         base, train_split, (mean, std) = digits_pixels(size, int(target.recipe["data"].get("seed") or 0),
                                                        EMBEDDED_IMAGES if max_images is None else max_images)

@@ -23,6 +23,11 @@ class Target:
     name: str
     checkpoint: str | None
     recipe: dict[str, Any]
+    run_dir: Path | None = None  # set when the model came from a run directory (its recipe describes its data)
+
+    @property
+    def trained_on_digits(self) -> bool:
+        return self.run_dir is not None and self.recipe["data"]["dataset"] == "digits"
 
 
 def default_digits_run(log: Callable[[str], None] = print) -> Path:
@@ -77,7 +82,7 @@ def load_target(model: str | Path | None = None, checkpoint: str | Path | None =
     if checkpoint:
         load_checkpoint(net, checkpoint)
     net.eval()
-    return Target(net, name, str(checkpoint) if checkpoint else None, recipe)
+    return Target(net, name, str(checkpoint) if checkpoint else None, recipe, run if run.is_dir() else None)
 
 
 def _classes_in(checkpoint: str | Path) -> int:
