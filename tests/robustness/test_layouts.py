@@ -76,6 +76,17 @@ def test_released_layout_end_to_end_reports_what_is_missing(tmp_path, tiny_check
     before = (out / "summary.json").read_bytes()
     assert main(args) == 2  # one error line, nothing overwritten
     assert (out / "summary.json").read_bytes() == before
+    # a run killed before its pictures resumes from progress.jsonl without measuring anything again
+    lines = (out / "progress.jsonl").read_text().splitlines()
+    assert len(lines) == 1 + 9  # settings + 9 sets (no clean set without --data)
+    for name in ("summary.json", "heatmap.png", "bars.png", "examples.png"):
+        (out / name).unlink(missing_ok=True)
+    (out / "progress.jsonl").write_text("\n".join(lines[:5]) + "\n{\"set\": \"fog/")  # killed mid-line
+    assert main(args) == 0
+    again = json.loads((out / "summary.json").read_text())
+    assert again["models"] == summary["models"]
+    resumed = [json.loads(line) for line in (out / "progress.jsonl").read_text().splitlines()]
+    assert len(resumed) == 10 and len({r.get("set") for r in resumed[1:]}) == 9
 
 
 def test_unknown_corruption_is_one_clear_line(tmp_path, tiny_checkpoint, capsys):

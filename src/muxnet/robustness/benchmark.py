@@ -12,7 +12,8 @@ Three sources of corrupted images:
 
 The run directory gets ``summary.json`` (every error, the CE table, the reference and its source),
 ``heatmap.png`` (corruption x severity top-1 error), ``bars.png`` (per-corruption comparison of the models) and
-``examples.png`` (one image under each corruption at severity 3). Nothing is overwritten.
+``examples.png`` (one image under each corruption at severity 3). Nothing is overwritten. Each set's errors are
+appended to ``progress.jsonl`` as soon as they are measured: the same command run again after a kill resumes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .datasets import CorruptedImages, digits_pixels, image_folder_pixels, norma
 from .metrics import ReferenceErrors, load_reference, summarize
 
 OUTPUTS = ("summary.json", "heatmap.png", "bars.png", "examples.png")
+PROGRESS_FILE = "progress.jsonl"
 EMBEDDED_IMAGES = 100  # of the 270 digits test images: 95 corrupted sets stay within a few CPU minutes
 
 
@@ -195,9 +197,15 @@ def run_robustness(model: str | Path | None = None, checkpoint: str | Path | Non
         described = f"{data}, {len(base)} images, corruptions generated on the fly (seed {seed})"
 
     log(f"evaluating {', '.join(models)} on {described}: {len(sets)} corruption/severity sets")
+    progress = _Progress(out / PROGRESS_FILE, {"model": target.name, "checkpoint": target.checkpoint,
+                                               "evaluated_on": described, "seed": seed, "max_images": max_images,
+                                               "models": list(models)})
+    if progress.done:
+        log(f"resuming: {len(progress.done)} set(s) already evaluated in {progress.path}")
     results: dict[str, dict[str, Any]] = {name: {"clean": None, "errors": {}} for name in models}
     if clean_set is not None:
-        for name, value in evaluate_models(models, clean_set, batch_size, workers, dev).items():
+        for name, value in progress.evaluate("clean", lambda: evaluate_models(models, clean_set, batch_size, workers,
+                                                                               dev)).items():
             results[name]["clean"] = value
         log("clean: " + ", ".join(f"{n} top-1 error {r['clean']['top1_error']:.2f}" for n, r in results.items()))
     for c in corruptions:
@@ -205,7 +213,9 @@ def run_robustness(model: str | Path | None = None, checkpoint: str | Path | Non
         for s in severities:
             if (c, s) not in sets:
                 continue
-            for name, value in evaluate_models(models, sets[(c, s)], batch_size, workers, dev).items():
+            measured = progress.evaluate(f"{c}/{s}", lambda key=(c, s): evaluate_models(models, sets[key], batch_size,
+                                                                                         workers, dev))
+            for name, value in measured.items():
                 results[name]["errors"].setdefault(c, {})[s] = value
         if c in results[target.name]["errors"]:
             errs = results[target.name]["errors"][c]
@@ -243,6 +253,40 @@ def run_robustness(model: str | Path | None = None, checkpoint: str | Path | Non
     tmp.write_text(json.dumps(summary, indent=2))
     tmp.replace(out / "summary.json")
     return summary
+
+
+class _Progress:
+    """Each evaluated set's errors, appended to ``progress.jsonl`` as soon as it is measured, so that a killed
+    run started again with the same arguments skips what is done. The first line records the run's settings;
+    a file written with other settings is refused rather than mixed in."""
+
+    def __init__(self, path: Path, settings: dict[str, Any]):
+        self.path, self.done = path, {}
+        settings = json.loads(json.dumps(settings))
+        if path.exists():
+            texts, lines = path.read_text().splitlines(), []
+            for text in texts:
+                try:
+                    lines.append(json.loads(text))
+                except json.JSONDecodeError:  # the line being written when the run was killed
+                    break
+            if not lines or lines[0].get("settings") != settings:
+                raise ValueError(f"{path} belongs to a run with other settings; choose another --out")
+            if len(lines) < len(texts):  # drop the torn line so that new lines start clean
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text("".join(t + "\n" for t in texts[:len(lines)]))
+                tmp.replace(path)
+            self.done = {line["set"]: line["results"] for line in lines[1:]}
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"settings": settings}) + "\n")
+
+    def evaluate(self, key: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        if key not in self.done:
+            self.done[key] = measure()
+            with open(self.path, "a") as fh:
+                fh.write(json.dumps({"set": key, "results": self.done[key]}) + "\n")
+        return self.done[key]
 
 
 def _center_crop(cfg: Mapping[str, Any]):
