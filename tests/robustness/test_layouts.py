@@ -15,18 +15,35 @@ def _png(path, seed, size=20):
     Image.fromarray(np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)).save(path)
 
 
+def _v2(root, with_images=(0, 1, 2, 10, 100, 999)):
+    """The released layout: folders 0..999, images in a few of them."""
+    for n in range(1000):
+        (root / str(n)).mkdir(parents=True, exist_ok=True)
+    for i, n in enumerate(with_images):
+        _png(root / str(n) / f"img{i}.jpeg", i)
+    return root
+
+
 def test_imagenet_v2_folders_map_to_their_numbers_not_their_string_order(tmp_path):
     from torchvision.datasets import ImageFolder
 
     numbers = [0, 1, 2, 10, 100, 999]
-    for i, n in enumerate(numbers):
-        _png(tmp_path / str(n) / f"img{i}.jpeg", i)
-    assert is_imagenet_v2(tmp_path)
-    samples = imagenet_v2_samples(tmp_path)
+    root = _v2(tmp_path, numbers)
+    assert is_imagenet_v2(root)
+    samples = imagenet_v2_samples(root)
     assert sorted((p.parent.name, idx) for p, idx in samples) == sorted((str(n), n) for n in numbers)
-    # what an ImageFolder would do: "10" sorts before "2", and every index is its rank among the names
-    assert ImageFolder(str(tmp_path)).class_to_idx["10"] == 2
-    assert ImageFolder(str(tmp_path)).class_to_idx["999"] == 5
+    # what an ImageFolder does: "10" sorts before "2" and every folder's index is its rank among the names
+    folder = ImageFolder(str(root), allow_empty=True)
+    assert folder.class_to_idx["10"] == 2 and folder.class_to_idx["2"] == 112
+
+
+def test_imagenet_v2_is_not_guessed_from_a_few_numbered_folders(tmp_path):
+    from muxnet.data import detect_dataset
+
+    assert detect_dataset(_v2(tmp_path / "v2", (3,))) == "imagenetv2"
+    for n in range(10):  # MNIST-like class folders 0..9 stay class folders
+        _png(tmp_path / "small" / str(n) / "a.png", n)
+    assert not is_imagenet_v2(tmp_path / "small") and detect_dataset(tmp_path / "small") == "imagefolder"
 
 
 def test_imagenet_v2_rejects_folders_that_are_not_class_indices(tmp_path):
@@ -34,8 +51,11 @@ def test_imagenet_v2_rejects_folders_that_are_not_class_indices(tmp_path):
     _png(tmp_path / "1000" / "b.jpeg", 1)
     with pytest.raises(ValueError, match="outside the class range 0..999"):
         imagenet_v2_samples(tmp_path)
+    (tmp_path / "1000" / "b.jpeg").unlink()
+    (tmp_path / "1000").rmdir()
     _png(tmp_path / "n01440764" / "c.jpeg", 2)
-    assert not is_imagenet_v2(tmp_path)
+    with pytest.raises(ValueError, match="is not a class index"):
+        imagenet_v2_samples(tmp_path)
 
 
 def _imagenet_c(root, present, classes=("n01", "n02"), per_class=2):
@@ -100,14 +120,15 @@ def test_unknown_corruption_is_one_clear_line(tmp_path, tiny_checkpoint, capsys)
 
 
 def test_imagenet_v2_is_an_evaluation_set_and_the_drop_is_in_points(tmp_path):
+    from muxnet.data import ReadOptions
     from muxnet.data.imagenet_v2 import imagenet_v2_splits
     from muxnet.robustness.generalisation import accuracy_drop
 
     for n in (3, 12):
         _png(tmp_path / str(n) / "a.jpeg", n)
-    splits = imagenet_v2_splits(tmp_path, None)
+    splits = imagenet_v2_splits(tmp_path, ReadOptions(16))
     assert splits.num_classes == 1000 and [t for _, t in splits.test.samples] == [3, 12]
-    assert splits.test[1][1] == 12
+    assert splits.test[1][1] == 12 and len(splits.train) == 0
     assert accuracy_drop({"top1": 60.0, "top5": 81.5}, {"top1": 71.0, "top5": 90.0}) == {"top1_drop": 11.0,
                                                                                           "top5_drop": 8.5}
 
@@ -122,8 +143,7 @@ def test_muxnet_eval_reads_imagenet_v2_by_number(tmp_path, capsys):
 
     from .conftest import TINY_SPEC
 
-    for n in (0, 1, 10):
-        _png(tmp_path / "v2" / str(n) / "a.jpeg", n)
+    _v2(tmp_path / "v2", (0, 1, 10))
     spec = TINY_SPEC.save(tmp_path / "tiny.yaml")
     model = create_model(spec, num_classes=1000)
     with torch.no_grad():
@@ -142,6 +162,7 @@ def test_on_the_fly_sets_crop_like_the_model_then_corrupt_repeatably(tmp_path):
     pytest.importorskip("imagecorruptions")
     from muxnet.robustness.datasets import CorruptedImages, image_folder_pixels, normalize_transform
 
+    _v2(tmp_path, ())
     for n in (2, 10):
         _png(tmp_path / str(n) / "a.jpeg", n, size=48)   # ImageNet-V2 layout: numbers are the classes
     cfg = {"input_size": (3, 32, 32), "crop_pct": 0.875, "interpolation": "bicubic"}

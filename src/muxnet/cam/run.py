@@ -56,12 +56,12 @@ def digit_scenes(image_size: int, count: int, seed: int = 0, canvas: int | None 
     """``count`` digits test images pasted at seeded random places on blank ``canvas`` x ``canvas`` scenes (by
     default the digit's own size: the images themselves): uint8 images, labels, the box around each digit's ink
     (pixels above a quarter of its maximum), and the (mean, std) of the model's inputs."""
-    from ..robustness.datasets import digits_pixels
+    from ..robustness.datasets import digits_test_pixels
 
     canvas = canvas or image_size
     if canvas < image_size:
         raise ValueError(f"the scene ({canvas}) must be at least the digit size ({image_size})")
-    pixels, _, norm = digits_pixels(image_size, seed, count)
+    pixels, _, norm = digits_test_pixels(image_size, seed, count)
     rng = np.random.default_rng(seed)
     scenes = np.zeros((len(pixels), canvas, canvas, 3), dtype=np.uint8)
     boxes, labels = [], []
@@ -117,10 +117,12 @@ def _grid(images: np.ndarray, maps: dict[str, np.ndarray], titles: Sequence[str]
 def _normalisation(target, cfg) -> tuple[Sequence[float], Sequence[float]]:
     """The input standardisation the model was trained with: the digits' own for a digits run, else its config's."""
     if target.trained_on_digits:
-        from ..data import load_digits
+        from ..data.digits import digits_pixels, digits_standardisation
 
-        digits = load_digits(int(target.recipe["data"]["image_size"]), 3, int(target.recipe["data"].get("seed") or 0))
-        return [digits.mean] * 3, [digits.std] * 3
+        x, _, splits = digits_pixels(int(target.recipe["data"]["image_size"]), 3,
+                                     int(target.recipe["data"].get("seed") or 0))
+        mean, std = digits_standardisation(x, splits["train"])
+        return [mean] * 3, [std] * 3
     return cfg["mean"], cfg["std"]
 
 
@@ -163,7 +165,7 @@ def run_cam(model: str | Path | None = None, checkpoint: str | Path | None = Non
         record_boxes = [None] * len(pixels)
         described = f"{len(pixels)} image file(s) at {size[0]}x{size[1]}"
     elif chestxray:
-        from ..train.data import CHESTXRAY_LABELS
+        from ..data import CHESTXRAY_LABELS
 
         root = Path(chestxray)
         if not root.is_dir():

@@ -13,12 +13,14 @@ NUM_CLASSES = 1000
 
 
 def is_imagenet_v2(root: str | Path) -> bool:
-    """A directory whose sub-folders are all decimal class indices (and there is at least one)."""
+    """The released layout: exactly the folders ``0`` .. ``999``. Anything smaller (a subset, or class folders
+    that happen to be numbered, like CIFAR-100 exported as ``0`` .. ``99``) is not guessed to be ImageNet-V2:
+    name it with ``--dataset imagenetv2``."""
     root = Path(root)
     if not root.is_dir():
         return False
-    folders = [p.name for p in root.iterdir() if p.is_dir()]
-    return bool(folders) and all(name.isdigit() for name in folders)
+    folders = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    return folders == {str(i) for i in range(NUM_CLASSES)}
 
 
 def imagenet_v2_samples(root: str | Path, num_classes: int = NUM_CLASSES) -> list[tuple[Path, int]]:
@@ -44,13 +46,16 @@ def imagenet_v2_samples(root: str | Path, num_classes: int = NUM_CLASSES) -> lis
 
 
 
-def imagenet_v2_splits(root: str | Path, eval_transform, skip_bad_images: bool = False, bad_images_log=None):
-    """ImageNet-V2 as an evaluation-only dataset: its images are the ``test`` split (and, so that a recipe
-    that asks for ``val`` still works, the ``val`` split); there is no training split."""
-    from ..train.data import DataSplits, ImageFiles
+def imagenet_v2_splits(root: Path, options):
+    """The ``imagenetv2`` reader (``(root, ReadOptions) -> DataSplits``): evaluation only, so its images are the
+    ``test`` split and, for recipes that ask for ``val``, the ``val`` split; ``train`` is empty."""
+    from .images import ImageFiles
+    from .splits import DataSplits
 
-    files = ImageFiles(imagenet_v2_samples(root), eval_transform, skip_bad_images, bad_images_log)
-    return DataSplits(files, files, files, NUM_CLASSES, False, [str(i) for i in range(NUM_CLASSES)])
+    files = ImageFiles(imagenet_v2_samples(root), options.eval_transform, options.skip_bad_images,
+                       options.bad_images_log)
+    return DataSplits(ImageFiles([], options.train_transform), files, files, NUM_CLASSES, False,
+                      [str(i) for i in range(NUM_CLASSES)], str(root))
 
 
 __all__ = ["NUM_CLASSES", "imagenet_v2_samples", "imagenet_v2_splits", "is_imagenet_v2"]

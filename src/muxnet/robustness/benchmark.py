@@ -30,7 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .corruptions import BENCHMARK_CORRUPTIONS, CORRUPTIONS, SEVERITIES, check_corruption
-from .datasets import CorruptedImages, digits_pixels, image_folder_pixels, normalize_transform
+from .datasets import CorruptedImages, digits_test_pixels, image_folder_pixels, normalize_transform
 from .metrics import ReferenceErrors, load_reference, summarize
 
 OUTPUTS = ("summary.json", "heatmap.png", "bars.png", "examples.png")
@@ -42,7 +42,7 @@ EMBEDDED_IMAGES = 100  # of the 270 digits test images: 95 corrupted sets stay w
 def evaluate_models(models: Mapping[str, nn.Module], dataset: Dataset, batch_size: int = 128, workers: int = 0,
                     device: torch.device | str = "cpu") -> dict[str, dict[str, float]]:
     """Top-1/top-5 error (percent) of each model on ``dataset``, reading (and corrupting) each image once."""
-    from ..train.data import collate_skipping_bad
+    from ..data import collate_skipping_bad
 
     device = torch.device(device)
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_skipping_bad)
@@ -151,7 +151,7 @@ def run_robustness(model: str | Path | None = None, checkpoint: str | Path | Non
         if not target.trained_on_digits:
             raise ValueError(f"{target.name} is not a digits run: pass --data or --imagenet-c")
         size = int(target.recipe["data"]["image_size"])
-        base, train_split, (mean, std) = digits_pixels(size, int(target.recipe["data"].get("seed") or 0),
+        base, train_split, (mean, std) = digits_test_pixels(size, int(target.recipe["data"].get("seed") or 0),
                                                        EMBEDDED_IMAGES if max_images is None else max_images)
         norm = normalize_transform([mean] * 3, [std] * 3)
         log(f"fitting the linear reference classifier on {len(train_split)} training images")
@@ -161,8 +161,9 @@ def run_robustness(model: str | Path | None = None, checkpoint: str | Path | Non
         described = (f"digits test split, {len(base)} images (of 270), upsampled bilinearly from 8x8 to "
                      f"{size}x{size} before corrupting; corruptions generated on the fly (seed {seed})")
     elif imagenet_c is not None:
+        from ..data import ImageFiles
+        from ..data.folders import _class_samples
         from ..data.imagenet_c import scan_imagenet_c
-        from ..train.data import ImageFiles, _folder_samples
 
         tree = scan_imagenet_c(imagenet_c, corruptions, severities)
         missing = [f"{c}/{s}" for c, s in tree.missing]
@@ -177,13 +178,12 @@ def run_robustness(model: str | Path | None = None, checkpoint: str | Path | Non
         if len(classes) != num_classes:
             raise ValueError(f"ImageNet-C at {imagenet_c} has {len(classes)} class folders but {target.name} has "
                              f"{num_classes} classes: pass --data with the clean set whose folders list all classes")
-        index = {c: i for i, c in enumerate(classes)}
         from torch.utils.data import Subset
 
         from .datasets import evenly_spaced
 
         for key, folder in tree.found.items():
-            files = ImageFiles(_folder_samples(folder, index), lambda img, crop=crop: norm(np.array(crop(img))))
+            files = ImageFiles(_class_samples(folder, classes), lambda img, crop=crop: norm(np.array(crop(img))))
             sets[key] = Subset(files, evenly_spaced(len(files), max_images))
         clean_set = None
         if data is not None:

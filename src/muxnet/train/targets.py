@@ -33,8 +33,8 @@ class Target:
 def default_digits_run(log: Callable[[str], None] = print) -> Path:
     """The embedded default's run directory, trained first when it holds no finished run (resumed when a
     previous training was interrupted)."""
-    from .loop import default_run_dir, train
     from .recipes import build_recipe
+    from .run import default_run_dir, train
 
     recipe = build_recipe()
     run_dir = default_run_dir(recipe)
