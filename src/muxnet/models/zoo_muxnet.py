@@ -20,21 +20,21 @@ from .skeleton import MuxNetSkeleton, StageChoice
 from .spec import NetworkSpec
 from .zoo import register
 
+
 # -- MUXNet-m/l as released ---------------------------------------------------------------------------------------
+def _released(reduce_kernel: int | tuple[int, ...], reduce_expand: int, kernel_size: int, expand_ratio: int,
+              repeat: int) -> StageChoice:
+    """A stage of the release: its normal blocks all have G = 2 and L = 0.5 and no spatial multiplexing."""
+    return StageChoice(reduce_kernel, reduce_expand, kernel_size, expand_ratio, group_factor=2, repeat=repeat,
+                       leave_out=0.5)
+
+
 MUXNET_M = MuxNetSkeleton("muxnet_m", (24, 24, 40, 80, 112, 160, 200), 1280, drop_path_rate=0.1)
-MUXNET_M_STAGES = (
-    StageChoice(3, 4, kernel_size=3, expand_ratio=4, group_factor=2, repeat=2, leave_out=0.5),
-    StageChoice((3, 5, 7), 4, kernel_size=3, expand_ratio=6, group_factor=2, repeat=2, leave_out=0.5),
-    StageChoice((3, 5, 7, 9), 4, kernel_size=5, expand_ratio=6, group_factor=2, repeat=2, leave_out=0.5),
-    StageChoice((3, 5, 7, 9, 11), 4, kernel_size=5, expand_ratio=6, group_factor=2, repeat=3, leave_out=0.5),
-)
+MUXNET_M_STAGES = (_released(3, 4, 3, 4, 2), _released((3, 5, 7), 4, 3, 6, 2), _released((3, 5, 7, 9), 4, 5, 6, 2),
+                   _released((3, 5, 7, 9, 11), 4, 5, 6, 3))
 MUXNET_L = MuxNetSkeleton("muxnet_l", (24, 24, 40, 80, 120, 160, 200), 1536, drop_path_rate=0.15)
-MUXNET_L_STAGES = (
-    StageChoice(3, 6, kernel_size=5, expand_ratio=6, group_factor=2, repeat=2, leave_out=0.5),
-    StageChoice((3, 5, 7), 6, kernel_size=5, expand_ratio=6, group_factor=2, repeat=3, leave_out=0.5),
-    StageChoice((3, 5, 7, 9), 6, kernel_size=5, expand_ratio=6, group_factor=2, repeat=3, leave_out=0.5),
-    StageChoice((3, 5, 7, 9, 11), 6, kernel_size=5, expand_ratio=6, group_factor=2, repeat=3, leave_out=0.5),
-)
+MUXNET_L_STAGES = (_released(3, 6, 5, 6, 2), _released((3, 5, 7), 6, 5, 6, 3), _released((3, 5, 7, 9), 6, 5, 6, 3),
+                   _released((3, 5, 7, 9, 11), 6, 5, 6, 3))
 # the reference of the width rule
 MUXNET_M_MADDS = 216_808_112
 

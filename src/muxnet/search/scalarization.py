@@ -10,11 +10,12 @@ they never win a comparison. New scalarisations register with :func:`register_sc
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from .registry import Registry
 
 
 @runtime_checkable
@@ -28,27 +29,13 @@ class Scalarization(Protocol):
         ...
 
 
-SCALARIZATIONS: dict[str, Callable[..., Scalarization]] = {}
-
-
-def register_scalarization(name: str) -> Callable:
-    def wrap(cls):
-        if name in SCALARIZATIONS:
-            raise ValueError(f"scalarization {name!r} is already registered")
-        SCALARIZATIONS[name] = cls
-        return cls
-
-    return wrap
+SCALARIZATIONS = Registry("scalarization")
+register_scalarization = SCALARIZATIONS.register  # class decorator: selectable by its name
 
 
 def create_scalarization(name: str, **options) -> Scalarization:
     """The scalarisation registered as ``name``, made with ``options`` (e.g. ``theta`` for PBI)."""
-    try:
-        factory = SCALARIZATIONS[name]
-    except KeyError:
-        raise ValueError(f"scalarization: unknown {name!r}; choose one of {', '.join(sorted(SCALARIZATIONS))}") \
-            from None
-    return factory(**options)
+    return SCALARIZATIONS.lookup(name)(**options)
 
 
 @register_scalarization("pbi")
@@ -61,7 +48,6 @@ class PBI:
     """
 
     theta: float = 5.0
-    name = "pbi"
 
     def __post_init__(self) -> None:
         if not self.theta >= 0:

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..decomposition import SubProblems
+from ..registry import Registry
 from ..scalarization import Scalarization
 
 Genome = tuple[int, ...]
@@ -61,29 +62,13 @@ class SearchAlgorithm(Protocol):
         ...
 
 
-ALGORITHMS: dict[str, type] = {}
-
-
-def register_algorithm(name: str):
-    """Class decorator: make an algorithm available to the driver (and ``--algorithm``) as ``name``."""
-
-    def wrap(cls: type) -> type:
-        if name in ALGORITHMS:
-            raise ValueError(f"algorithm {name!r} is already registered")
-        cls.name = name
-        ALGORITHMS[name] = cls
-        return cls
-
-    return wrap
+ALGORITHMS = Registry("algorithm")
+register_algorithm = ALGORITHMS.register  # class decorator: available to the driver and --algorithm as its name
 
 
 def create_algorithm(name: str, space, subproblems: SubProblems, scalarization: Scalarization, budget: int,
                      seed: int) -> SearchAlgorithm:
-    try:
-        cls = ALGORITHMS[name]
-    except KeyError:
-        raise ValueError(f"algorithm: unknown {name!r}; choose one of {', '.join(sorted(ALGORITHMS))}") from None
-    return cls.from_subproblems(space, subproblems, scalarization, budget, seed)
+    return ALGORITHMS.lookup(name).from_subproblems(space, subproblems, scalarization, budget, seed)
 
 
 def check_state(state: dict, name: str, version: int) -> None:
