@@ -93,7 +93,7 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                    help="data layout (default: detected from --data)")
     p.add_argument("--image-size", type=int)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--workers", type=int, help="data loading processes")
+    p.add_argument("--workers", type=int, help="data loading processes (default: the cores available, at most 8)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--skip-bad-images", action="store_true",

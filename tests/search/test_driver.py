@@ -6,7 +6,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,18 +214,3 @@ def test_ray_executor_on_a_local_instance(tmp_path):
     run_search(CONFIG, tmp_path / "local", log=quiet)
     assert archive_rows(tmp_path / "ray") == archive_rows(tmp_path / "local")
     assert result.evaluations > 0
-
-
-def test_image_folder_dataset(tmp_path):
-    from PIL import Image
-
-    from muxnet.search.datasets import load_image_folder
-
-    rng = np.random.default_rng(0)
-    for cls in ("a", "b"):
-        (tmp_path / cls).mkdir()
-        for i in range(5):
-            Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
-    data = load_image_folder(tmp_path, (3, 32, 32), val_fraction=0.2)
-    assert data.num_classes == 2 and data.train.tensors[0].shape == (8, 3, 32, 32) and len(data.val) == 2
-    assert Path(data.name) == tmp_path

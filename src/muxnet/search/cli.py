@@ -14,7 +14,11 @@ from .scalarization import SCALARIZATIONS
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
     defaults = SearchConfig()
-    p.add_argument("--dataset", help="an ImageFolder directory (root/<class>/<image>); default: the embedded digits")
+    p.add_argument("--dataset", help="data directory, read as muxnet train --data reads it: class folders "
+                   "(DIR/train|val|test/<class>/ or DIR/<class>/), CIFAR pickles or ChestX-Ray14; "
+                   "default: the embedded digits")
+    p.add_argument("--skip-bad-images", action="store_true",
+                   help="skip unreadable images (listed in the run's bad_images.txt) instead of stopping")
     p.add_argument("--preset", default=defaults.preset, help="network skeleton: 'small' (32x32) or 'imagenet224'")
     p.add_argument("--targets", default=DEFAULT_TARGETS,
                    help="';'-separated preferences, e.g. 'params=1.8M,madds=66M;params=2.4M,madds=117M' "
@@ -44,7 +48,8 @@ def search_from_args(args: argparse.Namespace) -> int:
     config = SearchConfig(preset=args.preset, targets=args.targets, algorithm=args.algorithm,
                           scalarization=args.scalarization, population=args.population,
                           generations=args.generations, evaluator=args.evaluator,
-                          dataset=str(Path(args.dataset).resolve()) if args.dataset else None, epochs=args.epochs,
+                          dataset=str(Path(args.dataset).resolve()) if args.dataset else None,
+                          skip_bad_images=args.skip_bad_images, epochs=args.epochs,
                           max_train_samples=args.max_train_samples, seed=args.seed, top_k=args.top_k)
     out = Path(args.out) if args.out else Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}"
     executor = "ray" if args.ray_address else args.executor

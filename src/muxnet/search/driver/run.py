@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...train.checkpoint import atomic_write
 from ..algorithms import ALGORITHMS, SearchAlgorithm, create_algorithm
 from ..archive import Archive, ArchiveError, Evaluation
 from ..decomposition import SubProblems, Target, parse_targets, reference_directions
@@ -51,7 +51,8 @@ class SearchConfig:
     population: int = 9
     generations: int = 3
     evaluator: str = "train"  # "train", "synthetic" or "table:PATH"
-    dataset: str | None = None  # an ImageFolder directory; None = the embedded digits
+    dataset: str | None = None  # a data directory (class folders, CIFAR, ...); None = the embedded digits
+    skip_bad_images: bool = False
     epochs: int = 2
     batch_size: int = 32
     lr: float = 1e-2
@@ -105,7 +106,7 @@ def _diff(old: dict, new: dict) -> str:
     return ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys)
 
 
-def _build_evaluator(config: SearchConfig, space: SearchSpace):
+def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path):
     from ..evaluators import ProxyTrainingEvaluator, SyntheticEvaluator, TableEvaluator
 
     classes = space.preset.num_classes
@@ -113,17 +114,25 @@ def _build_evaluator(config: SearchConfig, space: SearchSpace):
         return SyntheticEvaluator(), classes
     if config.evaluator.startswith("table:"):
         return TableEvaluator(config.evaluator[len("table:"):]), classes
-    from ..datasets import load_training_data
+    from ...data import load_tensors
+    from ...models.network import default_pretrained_cfg
 
-    data = load_training_data(config.dataset, space.preset.input_size, seed=config.seed)
+    channels, height, width = space.preset.input_size
+    if channels != 3 or height != width:
+        raise SearchSetupError(f"preset {space.preset.name}: proxy training reads square RGB images, "
+                               f"not {space.preset.input_size}")
+    # every candidate of a preset shares one data config (interpolation, crop, mean/std), as muxnet train uses
+    data_config = default_pretrained_cfg(space.decode(space.sample(np.random.default_rng(0))))
+    if config.skip_bad_images:
+        out_dir.mkdir(parents=True, exist_ok=True)  # for bad_images.txt
+    data = load_tensors(config.dataset, height, config.seed, config.max_train_samples, data_config,
+                        config.skip_bad_images, out_dir)
     return ProxyTrainingEvaluator(data.train, data.val, config.epochs, config.batch_size, config.lr,
-                                  config.max_train_samples, dataset_name=data.name), data.num_classes
+                                  dataset_name=data.name, multi_label=data.multi_label), data.num_classes
 
 
 def _write_state(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload))
-    os.replace(tmp, path)  # atomic: a kill leaves the old state or the new one, never half of one
+    atomic_write(path, json.dumps(payload))  # a kill leaves the old state or the new one, never half of one
 
 
 def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, executor: str = "inprocess",
@@ -161,7 +170,7 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
 
     num_classes = space.preset.num_classes
     if evaluator is None:
-        evaluator, num_classes = _build_evaluator(config, space)
+        evaluator, num_classes = _build_evaluator(config, space, out_dir)
     if num_classes != space.preset.num_classes:
         space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes))
 
