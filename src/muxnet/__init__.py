@@ -1,8 +1,5 @@
 """muxnet: MUXConv and MixConv layers, MUXNet and MixNet models, and the tri-objective architecture search."""
 
-import sys as _sys
-
-from . import profiling
 from .models import (
     BlockSpec,
     CheckpointError,
@@ -18,10 +15,6 @@ from .models import (
 )
 from .models import register_with_timm as _register_with_timm
 from .profiling import Profile, profile, profile_spec
-
-# ``muxnet.profile`` is the function; code written against the module path of earlier versions
-# (``from muxnet.profile import count_spec``) finds the profiling package there.
-_sys.modules[f"{__name__}.profile"] = profiling
 
 __version__ = "0.1.0"
 

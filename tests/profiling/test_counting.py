@@ -31,9 +31,6 @@ def test_profile_works_on_meta_models():
     assert (p.params, p.madds) == (4041178, 316454832)
 
 
-def test_the_top_level_names_and_the_earlier_module_path_still_work():
-    from muxnet.profile import count_spec
-
+def test_the_top_level_names_are_the_profiling_package_s():
     assert muxnet.profile is profile and muxnet.Profile is muxnet.profiling.Profile
-    assert count_spec is muxnet.profiling.count_spec
     assert muxnet.profile_spec(muxnet.get_spec("muxnet_m")).params == 3_354_276
