@@ -21,11 +21,9 @@ def _parse_input_size(text: str) -> tuple[int, int, int]:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from .profiling_table import profile_table
+    from .profiling import family_table, profile_table
 
     if args.family:
-        from .profiling_table import family_table
-
         print(family_table(args.family, input_size=args.input_size, num_classes=args.num_classes))
         return 0
     print(profile_table(args.models, input_size=args.input_size, num_classes=args.num_classes,
