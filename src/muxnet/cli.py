@@ -21,11 +21,9 @@ def _parse_input_size(text: str) -> tuple[int, int, int]:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from .profiling_table import profile_table
+    from .profiling import family_table, profile_table
 
     if args.family:
-        from .profiling_table import family_table
-
         print(family_table(args.family, input_size=args.input_size, num_classes=args.num_classes))
         return 0
     print(profile_table(args.models, input_size=args.input_size, num_classes=args.num_classes,
@@ -73,8 +71,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from .train import evaluate_target
 
-    result = evaluate_target(args.target, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
-                             _recipe_overrides(args))
+    if args.reference_data:
+        from .robustness.generalisation import evaluate_with_reference
+
+        result = evaluate_with_reference(args.target, args.checkpoint, args.data, args.reference_data, args.dataset,
+                                         args.recipe, _recipe_overrides(args))
+    else:
+        result = evaluate_target(args.target, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
+                                 _recipe_overrides(args))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -83,6 +87,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"{result['model']} on {result['dataset']} {result['split']} ({result['count']} images): {metrics}")
         for name, value in (result.get("auroc_per_class") or {}).items():
             print(f"  {name:<20} {value:.2f}")
+        if "reference" in result:
+            ref = result["reference"]
+            print(f"{ref['model']} on {ref['dataset']} {ref['split']} ({ref['count']} images): "
+                  + ", ".join(f"{k} {ref[k]:.2f}" for k in keys))
+            print("drop: " + ", ".join(f"{k} {result[k + '_drop']:.2f} points" for k in keys if k + "_drop" in result))
     return 0
 
 
@@ -91,7 +100,7 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                    "default: follows the data (none: digits)")
     p.add_argument("--data", help="data directory: ImageFolder (train/, val/), CIFAR-10/100 pickles, or "
                    "ChestX-Ray14; default: the embedded digits")
-    p.add_argument("--dataset", choices=("digits", "imagefolder", "cifar10", "cifar100", "chestxray"),
+    p.add_argument("--dataset", choices=("digits", "imagefolder", "cifar10", "cifar100", "chestxray", "imagenetv2"),
                    help="data layout (default: detected from --data)")
     p.add_argument("--image-size", type=int)
     p.add_argument("--batch-size", type=int)
@@ -200,6 +209,36 @@ def _add_task_parser(sub, command: str, what: str, layout: str, default: str) ->
     r.set_defaults(func=cmd_task_predict)
 
 
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from .robustness import format_table, run_robustness
+
+    summary = run_robustness(args.model, args.checkpoint, args.data, args.imagenet_c, args.out, args.corruptions,
+                             args.severities, args.seed, args.max_images, args.reference, args.compare,
+                             args.batch_size, args.workers, args.device)
+    print(format_table(summary))
+    print(f"wrote {args.out}/summary.json, heatmap.png, bars.png ({summary['wall_time_s']:.0f}s)")
+    return 0
+
+
+def cmd_cam(args: argparse.Namespace) -> int:
+    from .cam import format_hits, run_cam
+
+    summary = run_cam(args.model, args.checkpoint, args.images, args.out, args.method, args.classes,
+                      args.chestxray, args.boxes, args.threshold, args.max_images, args.device)
+    print(format_hits(summary))
+    print(f"wrote {args.out}/summary.json and {len(summary['pictures'])} picture(s)")
+    return 0
+
+
+def _list_of(kind):
+    def parse(text: str):
+        try:
+            return [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="muxnet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -235,8 +274,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="weights: ours, timm's or the released layout (.pth/.safetensors)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--reference-data", metavar="DIR", help="also evaluate on this data (e.g. ImageNet, with --data "
+                   "ImageNet-V2) and report the accuracy drop from it")
     _add_recipe_arguments(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("robustness", help="errors under the 19 ImageNet-C corruptions x 5 severities, CE/mCE "
+                       "(no arguments: the default digits model, corruptions made on the fly)")
+    p.add_argument("--model", help="run directory, zoo name or spec file (default: the embedded digits model, "
+                   "trained on first use)")
+    p.add_argument("--checkpoint", help="weights for --model")
+    p.add_argument("--imagenet-c", help="the released ImageNet-C tree (<corruption>/<severity>/<wnid>/)")
+    p.add_argument("--data", help="evaluation images (ImageFolder-style or ImageNet-V2 folder) to corrupt on the fly;"
+                   " with --imagenet-c: the clean ImageNet val folder (class order, clean and relative errors)")
+    p.add_argument("--out", default="runs/robustness", help="output directory (must not hold a run)")
+    p.add_argument("--corruptions", type=_list_of(str), default=None, help="comma-separated (default: all 19)")
+    p.add_argument("--severities", type=_list_of(int), default=None, help="comma-separated (default: 1,2,3,4,5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly corruptions")
+    p.add_argument("--max-images", type=int, help="evaluate an evenly spaced subset of this many images per set")
+    p.add_argument("--reference", help="JSON of reference errors (default: AlexNet's published ImageNet-C errors; "
+                   "on digits a fitted linear classifier)")
+    p.add_argument("--compare", action="append", default=[], metavar="SUMMARY_JSON",
+                   help="an earlier run's summary.json to draw beside this one in bars.png (repeatable)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--workers", type=int, default=0, help="data loading processes")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.set_defaults(func=cmd_robustness)
+
+    p = sub.add_parser("cam", help="class activation maps (CAM, Grad-CAM) as overlays; with ChestX-Ray14 boxes, "
+                       "how often the maps hit them (no arguments: a grid of digits)")
+    p.add_argument("--model", help="run directory, zoo name or spec file (default: the embedded digits model)")
+    p.add_argument("--checkpoint", help="weights for --model")
+    p.add_argument("--images", nargs="*", default=[], help="image files (default: digits test images)")
+    p.add_argument("--chestxray", help="ChestX-Ray14 root: the images listed in BBox_List_2017.csv, with their boxes")
+    p.add_argument("--boxes", help="BBox_List_2017.csv (default: in --chestxray)")
+    p.add_argument("--method", choices=("cam", "gradcam", "both"), default="both")
+    p.add_argument("--classes", type=_list_of(int), default=None,
+                   help="class index per image (default: the predicted class, or the boxed finding)")
+    p.add_argument("--threshold", type=float, default=0.5, help="CAM threshold (of its max) for the box metrics")
+    p.add_argument("--max-images", type=int, help="at most this many images")
+    p.add_argument("--out", default="runs/cam", help="output directory (must not hold a run)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N")
+    p.set_defaults(func=cmd_cam)
 
     p = sub.add_parser("search", help="the tri-objective (error, params, MAdds) architecture search "
                        "(no arguments: a ~5 minute search on the embedded digits)")
@@ -256,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError, RuntimeError) as err:
+    except (ValueError, KeyError, OSError, RuntimeError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"muxnet {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -136,7 +136,7 @@ class _DenseForward(nn.Module):
 
 def profile_detector(model: nn.Module, image_size: int = 300):
     """Params and MAdds of a detector for one ``image_size`` x ``image_size`` image (``muxnet.Profile``)."""
-    from ..profile import profile
+    from ..profiling import profile
 
     was_training = model.training
     model.eval()

@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
         "drop_path_rate": None,
     },
     "data": {
-        "dataset": "digits",       # digits | imagefolder | cifar10 | cifar100 | chestxray
+        "dataset": "digits",       # digits | imagefolder | imagenetv2 | cifar10 | cifar100 | chestxray
         "root": None,
         "image_size": 32,
         "batch_size": 64,          # per process
@@ -160,8 +160,8 @@ def load_recipe(name_or_path: str | Path = "digits",
     return recipe
 
 
-RECIPE_FOR_DATASET = {"digits": "digits", "imagefolder": "imagenet", "cifar10": "transfer", "cifar100": "transfer",
-                      "chestxray": "chestxray"}
+RECIPE_FOR_DATASET = {"digits": "digits", "imagefolder": "imagenet", "imagenetv2": "imagenet", "cifar10": "transfer",
+                      "cifar100": "transfer", "chestxray": "chestxray"}
 
 
 def saved_recipe(run_dir: str | Path) -> Path:
