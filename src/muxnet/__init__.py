@@ -1,5 +1,6 @@
 """muxnet: MUXConv and MixConv layers, MUXNet and MixNet models, and the tri-objective architecture search."""
 
+from .detection import create_detector
 from .models import (
     BlockSpec,
     CheckpointError,
@@ -15,6 +16,7 @@ from .models import (
 )
 from .models import register_with_timm as _register_with_timm
 from .profiling import Profile, profile, profile_spec
+from .segmentation import create_segmenter
 
 __version__ = "0.1.0"
 
@@ -28,7 +30,9 @@ __all__ = [
     "Profile",
     "SpecError",
     "build_model",
+    "create_detector",
     "create_model",
+    "create_segmenter",
     "get_spec",
     "list_models",
     "load_checkpoint",

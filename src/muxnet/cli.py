@@ -119,6 +119,96 @@ def cmd_search(args: argparse.Namespace) -> int:
     return search_from_args(args)
 
 
+def _task(command: str):
+    if command == "detect":
+        from .detection.task import DetectionTask
+
+        return DetectionTask()
+    from .segmentation.task import SegmentationTask
+
+    return SegmentationTask()
+
+
+def cmd_task_train(args: argparse.Namespace) -> int:
+    from .train.tasks import task_recipe, train_task
+
+    task = _task(args.command)
+    recipe = task_recipe(task, args.recipe, args.data, args.dataset, args.resume, _recipe_overrides(args))
+    summary = train_task(task, recipe, resume=args.resume is not None)
+    best = summary["best"]
+    print(f"best test {task.primary}: {best['test'][task.primary]:.2f} (epoch {best['epoch']})")
+    print(f"wrote {summary['run_dir']}/summary.json ({summary['wall_time_s']:.0f}s)")
+    return 0
+
+
+def cmd_task_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from .train.tasks import evaluate_run
+
+    task = _task(args.command)
+    result = evaluate_run(task, args.run_dir, args.checkpoint, args.data, args.dataset, args.set)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif task.kind == "detect":
+        print(f"{result['model']} on {result['dataset']} test ({result['count']} images): VOC07 mAP@0.5 "
+              f"{result['voc07_map']:.2f}, COCO mAP {result['coco_map']:.2f}, COCO mAP@0.5 {result['coco_map_50']:.2f}")
+    else:
+        print(f"{result['model']} on {result['dataset']} validation ({result['count']} images): mIoU "
+              f"{result['miou']:.2f}, pixel accuracy {result['pixel_accuracy']:.2f}")
+    return 0
+
+
+def cmd_task_predict(args: argparse.Namespace) -> int:
+    if args.command == "detect":
+        from .detection.task import predict
+
+        written = predict(args.run_dir, args.images, args.output, args.checkpoint, args.score_thresh)
+    else:
+        from .segmentation.task import predict
+
+        written = predict(args.run_dir, args.images, args.output, args.checkpoint)
+    print(f"wrote {len(written)} image(s) to {args.output}")
+    return 0
+
+
+def _add_task_parser(sub, command: str, what: str, layout: str, default: str) -> None:
+    p = sub.add_parser(command, help=what)
+    actions = p.add_subparsers(dest="action", required=True)
+    t = actions.add_parser("train", help=f"train (no arguments: {default})")
+    t.add_argument("--recipe", help="shipped recipe name or a recipe .yaml (default: follows the data)")
+    t.add_argument("--data", help=f"directory in the {layout} layout (default: the embedded digit scenes)")
+    example = "ssdlite_muxnet_m" if command == "detect" else "ppm_muxnet_m"
+    t.add_argument("--model", help=f"model name, e.g. {example}")
+    for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--image-size", int),
+                       ("--workers", int), ("--seed", int), ("--threads", int)):
+        t.add_argument(flag, type=kind)
+    t.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    t.add_argument("--output", help="run directory (default: runs/<recipe>-<model>)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last.pt")
+    t.add_argument("--skip-bad-images", action="store_true",
+                   help="leave out bad images/annotations (counted, listed in bad_images.txt) instead of stopping")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any recipe key")
+    t.set_defaults(func=cmd_task_train, dataset=None)
+    e = actions.add_parser("eval", help="test metrics of a trained run")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--checkpoint", help="weights file (default: RUN_DIR/best.safetensors)")
+    e.add_argument("--data", help=f"evaluate on this {layout} directory instead of the run's data")
+    e.add_argument("--json", action="store_true", help="print all metrics as JSON")
+    e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any recipe key")
+    e.set_defaults(func=cmd_task_eval, dataset=None)
+    r = actions.add_parser("predict", help="write images with the predictions drawn" if command == "detect"
+                           else "write images beside their colour-coded predicted masks")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.add_argument("images", nargs="*", help="image files (default: the first 8 test images of the run's data)")
+    r.add_argument("--output", default="detections" if command == "detect" else "masks", help="output directory")
+    r.add_argument("--checkpoint", help="weights file (default: RUN_DIR/best.safetensors)")
+    if command == "detect":
+        r.add_argument("--score-thresh", type=float, default=0.3, help="draw boxes scoring at least this")
+    r.set_defaults(func=cmd_task_predict)
+
+
 def cmd_robustness(args: argparse.Namespace) -> int:
     from .robustness import format_table, run_robustness
 
@@ -233,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_search_arguments(p)
     p.set_defaults(func=cmd_search)
+
+    _add_task_parser(sub, "detect", "SSD/SSDLite object detection with MUXNet backbones (VOC layout)", "VOCdevkit",
+                     "SSDLite on MUXNet-xs over the embedded digit scenes")
+    _add_task_parser(sub, "segment", "C1/PPM semantic segmentation with MUXNet backbones (ADE20K layout)",
+                     "ADEChallengeData2016", "C1 on a dilated MUXNet-xs over the embedded digit scenes")
     return parser
 
 
