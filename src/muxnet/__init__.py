@@ -1,6 +1,7 @@
 """muxnet: MUXConv and MixConv layers, MUXNet and MixNet models, and the tri-objective architecture search."""
 
 from .deploy import deploy  # the function; the muxnet.deploy.* modules stay importable
+from .detection import create_detector
 from .models import (
     BlockSpec,
     CheckpointError,
@@ -15,7 +16,8 @@ from .models import (
     save_weights,
 )
 from .models import register_with_timm as _register_with_timm
-from .profile import Profile, profile, profile_spec
+from .profiling import Profile, profile, profile_spec
+from .segmentation import create_segmenter
 
 __version__ = "0.1.0"
 
@@ -29,7 +31,9 @@ __all__ = [
     "Profile",
     "SpecError",
     "build_model",
+    "create_detector",
     "create_model",
+    "create_segmenter",
     "deploy",
     "get_spec",
     "list_models",

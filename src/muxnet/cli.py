@@ -21,11 +21,9 @@ def _parse_input_size(text: str) -> tuple[int, int, int]:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from .profiling_table import profile_table
+    from .profiling import family_table, profile_table
 
     if args.family:
-        from .profiling_table import family_table
-
         print(family_table(args.family, input_size=args.input_size, num_classes=args.num_classes))
         return 0
     print(profile_table(args.models, input_size=args.input_size, num_classes=args.num_classes,
@@ -73,8 +71,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from .train import evaluate_target
 
-    result = evaluate_target(args.target, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
-                             _recipe_overrides(args))
+    if args.reference_data:
+        from .robustness.generalisation import evaluate_with_reference
+
+        result = evaluate_with_reference(args.target, args.checkpoint, args.data, args.reference_data, args.dataset,
+                                         args.recipe, _recipe_overrides(args))
+    else:
+        result = evaluate_target(args.target, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
+                                 _recipe_overrides(args))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -83,6 +87,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"{result['model']} on {result['dataset']} {result['split']} ({result['count']} images): {metrics}")
         for name, value in (result.get("auroc_per_class") or {}).items():
             print(f"  {name:<20} {value:.2f}")
+        if "reference" in result:
+            ref = result["reference"]
+            print(f"{ref['model']} on {ref['dataset']} {ref['split']} ({ref['count']} images): "
+                  + ", ".join(f"{k} {ref[k]:.2f}" for k in keys))
+            print("drop: " + ", ".join(f"{k} {result[k + '_drop']:.2f} points" for k in keys if k + "_drop" in result))
     return 0
 
 
@@ -91,7 +100,7 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                    "default: follows the data (none: digits)")
     p.add_argument("--data", help="data directory: ImageFolder (train/, val/), CIFAR-10/100 pickles, or "
                    "ChestX-Ray14; default: the embedded digits")
-    p.add_argument("--dataset", choices=("digits", "imagefolder", "cifar10", "cifar100", "chestxray"),
+    p.add_argument("--dataset", choices=("digits", "imagefolder", "cifar10", "cifar100", "chestxray", "imagenetv2"),
                    help="data layout (default: detected from --data)")
     p.add_argument("--image-size", type=int)
     p.add_argument("--batch-size", type=int)
@@ -141,6 +150,126 @@ def cmd_search(args: argparse.Namespace) -> int:
     return search_from_args(args)
 
 
+def _task(command: str):
+    if command == "detect":
+        from .detection.task import DetectionTask
+
+        return DetectionTask()
+    from .segmentation.task import SegmentationTask
+
+    return SegmentationTask()
+
+
+def cmd_task_train(args: argparse.Namespace) -> int:
+    from .train.tasks import task_recipe, train_task
+
+    task = _task(args.command)
+    recipe = task_recipe(task, args.recipe, args.data, args.dataset, args.resume, _recipe_overrides(args))
+    summary = train_task(task, recipe, resume=args.resume is not None)
+    best = summary["best"]
+    print(f"best test {task.primary}: {best['test'][task.primary]:.2f} (epoch {best['epoch']})")
+    print(f"wrote {summary['run_dir']}/summary.json ({summary['wall_time_s']:.0f}s)")
+    return 0
+
+
+def cmd_task_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from .train.tasks import evaluate_run
+
+    task = _task(args.command)
+    result = evaluate_run(task, args.run_dir, args.checkpoint, args.data, args.dataset, args.set)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif task.kind == "detect":
+        print(f"{result['model']} on {result['dataset']} test ({result['count']} images): VOC07 mAP@0.5 "
+              f"{result['voc07_map']:.2f}, COCO mAP {result['coco_map']:.2f}, COCO mAP@0.5 {result['coco_map_50']:.2f}")
+    else:
+        print(f"{result['model']} on {result['dataset']} validation ({result['count']} images): mIoU "
+              f"{result['miou']:.2f}, pixel accuracy {result['pixel_accuracy']:.2f}")
+    return 0
+
+
+def cmd_task_predict(args: argparse.Namespace) -> int:
+    if args.command == "detect":
+        from .detection.task import predict
+
+        written = predict(args.run_dir, args.images, args.output, args.checkpoint, args.score_thresh)
+    else:
+        from .segmentation.task import predict
+
+        written = predict(args.run_dir, args.images, args.output, args.checkpoint)
+    print(f"wrote {len(written)} image(s) to {args.output}")
+    return 0
+
+
+def _add_task_parser(sub, command: str, what: str, layout: str, default: str) -> None:
+    p = sub.add_parser(command, help=what)
+    actions = p.add_subparsers(dest="action", required=True)
+    t = actions.add_parser("train", help=f"train (no arguments: {default})")
+    t.add_argument("--recipe", help="shipped recipe name or a recipe .yaml (default: follows the data)")
+    t.add_argument("--data", help=f"directory in the {layout} layout (default: the embedded digit scenes)")
+    example = "ssdlite_muxnet_m" if command == "detect" else "ppm_muxnet_m"
+    t.add_argument("--model", help=f"model name, e.g. {example}")
+    for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--image-size", int),
+                       ("--workers", int), ("--seed", int), ("--threads", int)):
+        t.add_argument(flag, type=kind)
+    t.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    t.add_argument("--output", help="run directory (default: runs/<recipe>-<model>)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last.pt")
+    t.add_argument("--skip-bad-images", action="store_true",
+                   help="leave out bad images/annotations (counted, listed in bad_images.txt) instead of stopping")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any recipe key")
+    t.set_defaults(func=cmd_task_train, dataset=None)
+    e = actions.add_parser("eval", help="test metrics of a trained run")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--checkpoint", help="weights file (default: RUN_DIR/best.safetensors)")
+    e.add_argument("--data", help=f"evaluate on this {layout} directory instead of the run's data")
+    e.add_argument("--json", action="store_true", help="print all metrics as JSON")
+    e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any recipe key")
+    e.set_defaults(func=cmd_task_eval, dataset=None)
+    r = actions.add_parser("predict", help="write images with the predictions drawn" if command == "detect"
+                           else "write images beside their colour-coded predicted masks")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+    r.add_argument("images", nargs="*", help="image files (default: the first 8 test images of the run's data)")
+    r.add_argument("--output", default="detections" if command == "detect" else "masks", help="output directory")
+    r.add_argument("--checkpoint", help="weights file (default: RUN_DIR/best.safetensors)")
+    if command == "detect":
+        r.add_argument("--score-thresh", type=float, default=0.3, help="draw boxes scoring at least this")
+    r.set_defaults(func=cmd_task_predict)
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from .robustness import format_table, run_robustness
+
+    summary = run_robustness(args.model, args.checkpoint, args.data, args.imagenet_c, args.out, args.corruptions,
+                             args.severities, args.seed, args.max_images, args.reference, args.compare,
+                             args.batch_size, args.workers, args.device)
+    print(format_table(summary))
+    print(f"wrote {args.out}/summary.json, heatmap.png, bars.png ({summary['wall_time_s']:.0f}s)")
+    return 0
+
+
+def cmd_cam(args: argparse.Namespace) -> int:
+    from .cam import format_hits, run_cam
+
+    summary = run_cam(args.model, args.checkpoint, args.images, args.out, args.method, args.classes,
+                      args.chestxray, args.boxes, args.threshold, args.max_images, args.device)
+    print(format_hits(summary))
+    print(f"wrote {args.out}/summary.json and {len(summary['pictures'])} picture(s)")
+    return 0
+
+
+def _list_of(kind):
+    def parse(text: str):
+        try:
+            return [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="muxnet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="weights: ours, timm's or the released layout (.pth/.safetensors)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--reference-data", metavar="DIR", help="also evaluate on this data (e.g. ImageNet, with --data "
+                   "ImageNet-V2) and report the accuracy drop from it")
     _add_recipe_arguments(p)
     p.set_defaults(func=cmd_eval)
 
@@ -205,12 +336,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing chart")
     p.set_defaults(func=cmd_benchmark)
 
+    p = sub.add_parser("robustness", help="errors under the 19 ImageNet-C corruptions x 5 severities, CE/mCE "
+                       "(no arguments: the default digits model, corruptions made on the fly)")
+    p.add_argument("--model", help="run directory, zoo name or spec file (default: the embedded digits model, "
+                   "trained on first use)")
+    p.add_argument("--checkpoint", help="weights for --model")
+    p.add_argument("--imagenet-c", help="the released ImageNet-C tree (<corruption>/<severity>/<wnid>/)")
+    p.add_argument("--data", help="evaluation images (ImageFolder-style or ImageNet-V2 folder) to corrupt on the fly;"
+                   " with --imagenet-c: the clean ImageNet val folder (class order, clean and relative errors)")
+    p.add_argument("--out", default="runs/robustness", help="output directory (must not hold a run)")
+    p.add_argument("--corruptions", type=_list_of(str), default=None, help="comma-separated (default: all 19)")
+    p.add_argument("--severities", type=_list_of(int), default=None, help="comma-separated (default: 1,2,3,4,5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly corruptions")
+    p.add_argument("--max-images", type=int, help="evaluate an evenly spaced subset of this many images per set")
+    p.add_argument("--reference", help="JSON of reference errors (default: AlexNet's published ImageNet-C errors; "
+                   "on digits a fitted linear classifier)")
+    p.add_argument("--compare", action="append", default=[], metavar="SUMMARY_JSON",
+                   help="an earlier run's summary.json to draw beside this one in bars.png (repeatable)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--workers", type=int, default=0, help="data loading processes")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.set_defaults(func=cmd_robustness)
+
+    p = sub.add_parser("cam", help="class activation maps (CAM, Grad-CAM) as overlays; with ChestX-Ray14 boxes, "
+                       "how often the maps hit them (no arguments: a grid of digits)")
+    p.add_argument("--model", help="run directory, zoo name or spec file (default: the embedded digits model)")
+    p.add_argument("--checkpoint", help="weights for --model")
+    p.add_argument("--images", nargs="*", default=[], help="image files (default: digits test images)")
+    p.add_argument("--chestxray", help="ChestX-Ray14 root: the images listed in BBox_List_2017.csv, with their boxes")
+    p.add_argument("--boxes", help="BBox_List_2017.csv (default: in --chestxray)")
+    p.add_argument("--method", choices=("cam", "gradcam", "both"), default="both")
+    p.add_argument("--classes", type=_list_of(int), default=None,
+                   help="class index per image (default: the predicted class, or the boxed finding)")
+    p.add_argument("--threshold", type=float, default=0.5, help="CAM threshold (of its max) for the box metrics")
+    p.add_argument("--max-images", type=int, help="at most this many images")
+    p.add_argument("--out", default="runs/cam", help="output directory (must not hold a run)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N")
+    p.set_defaults(func=cmd_cam)
+
     p = sub.add_parser("search", help="the tri-objective (error, params, MAdds) architecture search "
                        "(no arguments: a ~5 minute search on the embedded digits)")
     from .search.cli import add_search_arguments
 
     add_search_arguments(p)
     p.set_defaults(func=cmd_search)
+
+    _add_task_parser(sub, "detect", "SSD/SSDLite object detection with MUXNet backbones (VOC layout)", "VOCdevkit",
+                     "SSDLite on MUXNet-xs over the embedded digit scenes")
+    _add_task_parser(sub, "segment", "C1/PPM semantic segmentation with MUXNet backbones (ADE20K layout)",
+                     "ADEChallengeData2016", "C1 on a dilated MUXNet-xs over the embedded digit scenes")
     return parser
 
 
@@ -218,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError, RuntimeError) as err:
+    except (ValueError, KeyError, OSError, RuntimeError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"muxnet {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
 import csv
+import json
 import os
 import signal
 import sqlite3
@@ -61,6 +62,21 @@ def test_resume_is_refused_on_other_config_and_existing_runs_are_not_overwritten
     assert archive_rows(run) == before
     with pytest.raises(SearchSetupError, match="holds no search archive"):
         run_search(CONFIG, tmp_path / "empty", resume=True, log=quiet)
+
+
+def test_runs_of_the_earlier_state_format_are_refused_in_one_line(tmp_path):
+    run = tmp_path / "run"
+    run_search(CONFIG, run, log=quiet)
+    with Archive(run / "archive.sqlite") as archive:  # as written before the scalarisation was a setting
+        old = {k: v for k, v in archive.get_meta("config").items() if k != "scalarization"}
+        archive.set_meta("config", old)
+    state = json.loads((run / "state.json").read_text())
+    (run / "state.json").write_text(json.dumps({**state, "version": 1}))
+    before = archive_rows(run)
+    with pytest.raises(SearchSetupError, match=r"earlier version of the search \(settings scalarization are new "
+                                               r"or gone; state version 1, this one reads 2\) and cannot be continued"):
+        run_search(CONFIG, run, resume=True, log=quiet)
+    assert archive_rows(run) == before
 
 
 def test_corrupt_archive_is_one_clear_error(tmp_path):

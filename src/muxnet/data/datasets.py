@@ -5,6 +5,8 @@
 * ``imagefolder``: class folders, split (``DIR/train|val|test/<class>/``) or flat (``DIR/<class>/``).
 * ``cifar10`` / ``cifar100``: the python-pickle release.
 * ``chestxray``: ChestX-Ray14 (14 binary labels per image).
+* ``imagenetv2``: ImageNet-V2, class folders named by class index ``0`` .. ``999`` and mapped by number
+  (:mod:`muxnet.data.imagenet_v2`); evaluation only.
 
 A reader is a function ``(root, ReadOptions) -> DataSplits`` in its own module, listed in :data:`READERS`
 (and in :data:`RECOGNISERS` with a test that recognises its directory); new kinds of data (detection,
@@ -22,6 +24,7 @@ from .chestxray import chestxray_splits, looks_like_chestxray
 from .cifar import cifar_flavour, cifar_splits
 from .digits import load_digits
 from .folders import class_folder_splits, folder_layout
+from .imagenet_v2 import imagenet_v2_splits, is_imagenet_v2
 from .images import BAD_IMAGES_FILE
 from .splits import DataError, DataSplits, ReadOptions
 from .transforms import build_transforms
@@ -32,6 +35,7 @@ READERS: dict[str, Callable[[Path, ReadOptions], DataSplits]] = {
     "cifar10": partial(cifar_splits, num_classes=10),
     "cifar100": partial(cifar_splits, num_classes=100),
     "chestxray": chestxray_splits,
+    "imagenetv2": imagenet_v2_splits,
 }
 DATASETS = ("digits", *READERS)
 # Tried in order by detect_dataset; class folders come last: any directory of folders might be one, and their
@@ -40,6 +44,7 @@ RECOGNISERS: tuple[tuple[str, Callable[[Path], bool]], ...] = (
     ("chestxray", looks_like_chestxray),
     ("cifar10", lambda root: cifar_flavour(root) == 10),
     ("cifar100", lambda root: cifar_flavour(root) == 100),
+    ("imagenetv2", is_imagenet_v2),  # before class folders: its numbered folders would sort as strings there
 )
 
 

@@ -17,9 +17,10 @@ from .splits import DataSplits
 NUM_CLASSES = 10
 
 
-def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_fraction: float = 0.15,
-                test_fraction: float = 0.15) -> DataSplits:
-    """Train/val/test tensors of the digits data at ``image_size`` x ``image_size``."""
+def digits_pixels(image_size: int = 32, channels: int = 3, seed: int = 0, val_fraction: float = 0.15,
+                  test_fraction: float = 0.15) -> tuple[torch.Tensor, torch.Tensor, dict[str, np.ndarray]]:
+    """The digits before standardisation: N x C x H x W pixels in [0, 1] at ``image_size``, the labels and the
+    ``train``/``val``/``test`` indices. Corruptions act here, in pixel space (:mod:`muxnet.robustness`)."""
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
@@ -37,13 +38,26 @@ def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_frac
     x = torch.from_numpy(images)[:, None]
     x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
     x = x.expand(-1, channels, -1, -1).contiguous()
-    mean, std = x[train_idx].mean(), x[train_idx].std()
+    return x, torch.from_numpy(labels), {"train": np.sort(train_idx), "val": np.sort(val_idx),
+                                         "test": np.sort(test_idx)}
+
+
+def digits_standardisation(pixels: torch.Tensor, train_idx: np.ndarray) -> tuple[float, float]:
+    """The (mean, std) of the training split's pixels, which every split is standardised with."""
+    train = pixels[torch.from_numpy(train_idx)]
+    return float(train.mean()), float(train.std())
+
+
+def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_fraction: float = 0.15,
+                test_fraction: float = 0.15) -> DataSplits:
+    """Train/val/test tensors of the digits data at ``image_size`` x ``image_size``."""
+    x, y, splits = digits_pixels(image_size, channels, seed, val_fraction, test_fraction)
+    mean, std = digits_standardisation(x, splits["train"])
     x = (x - mean) / std
-    y = torch.from_numpy(labels)
 
     def subset(idx: np.ndarray) -> TensorDataset:
-        idx_t = torch.from_numpy(np.sort(idx))
+        idx_t = torch.from_numpy(idx)
         return TensorDataset(x[idx_t], y[idx_t])
 
-    return DataSplits(subset(train_idx), subset(val_idx), subset(test_idx), NUM_CLASSES, False,
+    return DataSplits(subset(splits["train"]), subset(splits["val"]), subset(splits["test"]), NUM_CLASSES, False,
                       [str(i) for i in range(NUM_CLASSES)], "digits")

@@ -51,13 +51,13 @@ class TrainLoader:
     """Shuffled batches for one rank; :meth:`epoch` fixes the order (and the workers' seeds) of an epoch."""
 
     def __init__(self, dataset: Dataset, batch_size: int, seed: int, rank: int = 0, world_size: int = 1,
-                 workers: int = 0, pin_memory: bool = False):
+                 workers: int = 0, pin_memory: bool = False, collate_fn=collate_skipping_bad):
         self.seed, self.batch_size = seed, batch_size
         self.sampler = ResumableSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
         self.generator = torch.Generator()
         drop_last = len(self.sampler) >= batch_size  # a last batch of one sample would break BatchNorm
         self.loader = DataLoader(dataset, batch_size=batch_size, sampler=self.sampler, num_workers=workers,
-                                 drop_last=drop_last, collate_fn=collate_skipping_bad, pin_memory=pin_memory,
+                                 drop_last=drop_last, collate_fn=collate_fn, pin_memory=pin_memory,
                                  generator=self.generator, **_loader_options(workers))
         self.batches_per_epoch = len(self.loader)
 

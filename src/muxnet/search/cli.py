@@ -6,8 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
+from .algorithms import ALGORITHMS
 from .driver import DEFAULT_TARGETS, SearchConfig, run_search
 from .executors import EXECUTORS
+from .scalarization import SCALARIZATIONS
 
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,8 +23,10 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--targets", default=DEFAULT_TARGETS,
                    help="';'-separated preferences, e.g. 'params=1.8M,madds=66M;params=2.4M,madds=117M' "
                         "(error target 0 = accuracy 1)")
-    p.add_argument("--algorithm", default=defaults.algorithm, choices=("moead", "re"),
-                   help="MOEA/D with PBI over all targets, or regularized evolution per target")
+    p.add_argument("--algorithm", default=defaults.algorithm, choices=sorted(ALGORITHMS),
+                   help="MOEA/D over all targets' sub-problems together, or regularized evolution per target")
+    p.add_argument("--scalarization", default=defaults.scalarization, choices=sorted(SCALARIZATIONS),
+                   help="how a sub-problem scores (error, params, MAdds): PBI with theta 5, as in the paper")
     p.add_argument("--population", type=int, default=defaults.population, help="number of sub-problems")
     p.add_argument("--generations", type=int, default=defaults.generations)
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="proxy training epochs per candidate")
@@ -42,7 +46,8 @@ def search_from_args(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise ValueError("--resume needs --out DIR (the run directory to continue)")
     config = SearchConfig(preset=args.preset, targets=args.targets, algorithm=args.algorithm,
-                          population=args.population, generations=args.generations, evaluator=args.evaluator,
+                          scalarization=args.scalarization, population=args.population,
+                          generations=args.generations, evaluator=args.evaluator,
                           dataset=str(Path(args.dataset).resolve()) if args.dataset else None,
                           skip_bad_images=args.skip_bad_images, epochs=args.epochs,
                           max_train_samples=args.max_train_samples, seed=args.seed, top_k=args.top_k)

@@ -18,13 +18,16 @@ class TrainStep:
 
     optimizer: torch.optim.Optimizer
     scheduler: Any                      # timm scheduler, stepped per update
-    criterion: nn.Module
+    criterion: nn.Module | None
     device: torch.device
     multi_label: bool = False
     scaler: torch.amp.GradScaler | None = None  # None: no mixed precision
     grad_clip: float | None = None
     channels_last: bool = False
     ema: Any = None                     # timm ModelEmaV3, updated after every step
+    # tasks whose model computes its own loss (detection): (model, batch, device) -> (loss, samples); it
+    # replaces the forward + criterion of classification
+    batch_loss: Callable[[nn.Module, Any, torch.device], tuple[torch.Tensor, int]] | None = None
 
     @property
     def amp(self) -> bool:
@@ -48,12 +51,18 @@ def train_one_epoch(model: nn.Module, batches: Iterable, step: TrainStep, progre
     seen = 0
     for batch in batches:
         if batch is not None:
-            images, targets = batch[0].to(step.device, non_blocking=pin), batch[1].to(step.device, non_blocking=pin)
-            if step.channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(step.device.type, enabled=step.amp):
-                logits = model(images)
-            loss = step.criterion(logits.float(), targets.float() if step.multi_label else targets)
+            if step.batch_loss is not None:
+                with torch.autocast(step.device.type, enabled=step.amp):
+                    loss, count = step.batch_loss(model, batch, step.device)
+            else:
+                images, targets = batch[0].to(step.device, non_blocking=pin), batch[1].to(step.device,
+                                                                                         non_blocking=pin)
+                if step.channels_last:
+                    images = images.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(step.device.type, enabled=step.amp):
+                    logits = model(images)
+                loss = step.criterion(logits.float(), targets.float() if step.multi_label else targets)
+                count = len(targets)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"training diverged: the loss became {loss.item()} at epoch "
                                          f"{progress.epoch}, step {progress.step}; lower optimizer.lr or set "
@@ -65,9 +74,9 @@ def train_one_epoch(model: nn.Module, batches: Iterable, step: TrainStep, progre
                 nn.utils.clip_grad_norm_(params_of.parameters(), step.grad_clip)
             scaler.step(step.optimizer)
             scaler.update()
-            progress.loss_sum += float(loss.detach()) * len(targets)
-            progress.loss_count += len(targets)
-            seen += len(targets)
+            progress.loss_sum += float(loss.detach()) * count
+            progress.loss_count += count
+            seen += count
         progress.step += 1
         progress.batch += 1
         step.scheduler.step_update(num_updates=progress.step)

@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
         "drop_path_rate": None,
     },
     "data": {
-        "dataset": "digits",       # digits | imagefolder | cifar10 | cifar100 | chestxray
+        "dataset": "digits",       # digits | imagefolder | imagenetv2 | cifar10 | cifar100 | chestxray
         "root": None,
         "image_size": 32,
         "batch_size": 64,          # per process
@@ -160,8 +160,16 @@ def load_recipe(name_or_path: str | Path = "digits",
     return recipe
 
 
-RECIPE_FOR_DATASET = {"digits": "digits", "imagefolder": "imagenet", "cifar10": "transfer", "cifar100": "transfer",
-                      "chestxray": "chestxray"}
+RECIPE_FOR_DATASET = {"digits": "digits", "imagefolder": "imagenet", "imagenetv2": "imagenet", "cifar10": "transfer",
+                      "cifar100": "transfer", "chestxray": "chestxray"}
+
+
+def saved_recipe(run_dir: str | Path) -> Path:
+    """The ``recipe.yaml`` a run directory was started with (what a resume continues)."""
+    saved = Path(run_dir) / "recipe.yaml"
+    if not saved.is_file():
+        raise RecipeError(f"cannot resume {run_dir}: it has no recipe.yaml (is it a muxnet run directory?)")
+    return saved
 
 
 def build_recipe(recipe: str | Path | None = None, data: str | Path | None = None, dataset: str | None = None,
@@ -176,10 +184,7 @@ def build_recipe(recipe: str | Path | None = None, data: str | Path | None = Non
 
     pairs: list[str | tuple[str, Any]] = []
     if resume is not None:
-        saved = Path(resume) / "recipe.yaml"
-        if not saved.is_file():
-            raise RecipeError(f"cannot resume {resume}: it has no recipe.yaml (is it a muxnet run directory?)")
-        base: str | Path = saved
+        base: str | Path = saved_recipe(resume)
         pairs.append(("output.dir", str(resume)))
     else:
         if data is not None and dataset is None:
@@ -227,4 +232,4 @@ def validate_recipe(recipe: Mapping[str, Any]) -> None:
 
 
 __all__ = ["DEFAULTS", "RECIPE_FOR_DATASET", "RecipeError", "apply_overrides", "build_recipe", "load_recipe",
-           "parse_override", "recipe_names", "validate_recipe"]
+           "parse_override", "recipe_names", "saved_recipe", "validate_recipe"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import BAD_IMAGES_FILE, DataSplits
+from ..profiling import profile, profile_spec
 from .checkpoint import Progress, atomic_write
 
 METRICS = "metrics.jsonl"
@@ -91,8 +92,6 @@ class TensorBoard:
 
 def run_summary(recipe: dict[str, Any], model, splits: DataSplits, history: list[dict[str, Any]],
                 progress: Progress, world_size: int, device, run_dir: Path, wall_time: float) -> dict[str, Any]:
-    from ..profile import profile, profile_spec
-
     size = recipe["data"]["image_size"]
     input_size = (3, size, size)
     counts = profile_spec(model.spec, input_size) if hasattr(model, "spec") else profile(model, input_size)

@@ -1,0 +1,100 @@
+"""A trained model to analyse: a run directory, a zoo name or spec file with a checkpoint, or the embedded default.
+
+``muxnet robustness`` and ``muxnet cam`` analyse one model; with no model named they train-or-load the embedded
+default (``muxnet_digits`` on digits, in the ``digits`` recipe's default run directory), so their first run
+trains it once and later runs reuse it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+
+@dataclass
+class Target:
+    """A model with its weights loaded, and where they came from."""
+
+    model: nn.Module
+    name: str
+    checkpoint: str | None
+    recipe: dict[str, Any]
+    run_dir: Path | None = None  # set when the model came from a run directory (its recipe describes its data)
+
+    @property
+    def trained_on_digits(self) -> bool:
+        return self.run_dir is not None and self.recipe["data"]["dataset"] == "digits"
+
+
+def default_digits_run(log: Callable[[str], None] = print) -> Path:
+    """The embedded default's run directory, trained first when it holds no finished run (resumed when a
+    previous training was interrupted)."""
+    from .recipes import build_recipe
+    from .run import default_run_dir, train
+
+    recipe = build_recipe()
+    run_dir = default_run_dir(recipe)
+    if (run_dir / "summary.json").is_file() and (run_dir / "best.safetensors").is_file():
+        return run_dir
+    resume = (run_dir / "last.pt").is_file()
+    log(f"{'resuming' if resume else 'training'} the default model in {run_dir} (once; later runs reuse it)")
+    if resume:
+        recipe = build_recipe(resume=run_dir)
+    recipe["output"]["progress"] = False
+    train(recipe, resume=resume, log=log)
+    return run_dir
+
+
+def load_target(model: str | Path | None = None, checkpoint: str | Path | None = None, num_classes: int | None = None,
+                log: Callable[[str], None] = print) -> Target:
+    """The model to analyse, in eval mode.
+
+    ``model``: a run directory (its recipe's model, its ``best.safetensors`` unless ``checkpoint`` is given), a zoo
+    name or spec file (``checkpoint`` then holds the weights; ``num_classes`` sizes the classifier, 1000 when not
+    given), or ``None`` for the embedded default.
+    """
+    from ..models import create_model, load_checkpoint
+    from .recipes import build_recipe
+
+    run = default_digits_run(log) if model is None else Path(model)
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise FileNotFoundError(f"no checkpoint file at {checkpoint}")
+    if run.is_dir():
+        recipe = build_recipe(resume=run)
+        name = str(recipe["model"]["name"])
+        checkpoint = checkpoint or run / "best.safetensors"
+        if not Path(checkpoint).is_file():
+            raise FileNotFoundError(f"{run} has no {Path(checkpoint).name}: is the run finished?")
+        if num_classes is None:
+            num_classes = _classes_in(checkpoint)
+    else:
+        recipe = build_recipe(overrides=[("model.name", str(model))])
+        name = str(model)
+        if num_classes is None:
+            num_classes = _classes_in(checkpoint) if checkpoint else 1000
+    # a run trained at its recipe's image size; a zoo model keeps its spec's
+    size = recipe["data"]["image_size"] if run.is_dir() else None
+    net = create_model(name, num_classes=num_classes, **({"input_size": (3, size, size)} if size else {}))
+    if checkpoint:
+        load_checkpoint(net, checkpoint)
+    net.eval()
+    return Target(net, name, str(checkpoint) if checkpoint else None, recipe, run if run.is_dir() else None)
+
+
+def _classes_in(checkpoint: str | Path) -> int:
+    """The class count of a checkpoint's classifier (so a model can be built to fit it)."""
+    from ..models.checkpoint import CLASSIFIER_PREFIX, read_state_dict
+
+    weights = read_state_dict(checkpoint)
+    bias = weights.get(f"{CLASSIFIER_PREFIX}bias", weights.get(f"{CLASSIFIER_PREFIX}weight"))
+    if bias is None:
+        raise ValueError(f"checkpoint {checkpoint} has no classifier ({CLASSIFIER_PREFIX}weight/bias): "
+                         "class scores, corruption errors and class activation maps need one")
+    return int(bias.shape[0])
+
+
+__all__ = ["Target", "default_digits_run", "load_target"]

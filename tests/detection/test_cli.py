@@ -1,0 +1,86 @@
+"""``muxnet detect`` and ``muxnet segment`` end to end on tiny embedded scenes: train, refuse to overwrite, resume,
+eval, predict."""
+
+import json
+
+import pytest
+
+from muxnet.cli import main
+
+TINY = ["--image-size", "64", "--batch-size", "8", "--no-progress", "--threads", "1",
+        "--set", "data.scenes={train: 48, test: 16, size: 64, seed: 0}", "--set", "schedule.warmup_epochs=0"]
+
+
+def _records(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command, key, extra", [
+    ("detect", "voc07_map", ["--lr", "0.003"]),
+    ("segment", "miou", ["--lr", "0.003", "--set", "model.output_stride=16"]),
+])
+def test_train_eval_predict_on_embedded_scenes(tmp_path, capsys, command, key, extra):
+    run = tmp_path / "run"
+    args = [command, "train", "--epochs", "3", "--output", str(run), "--set", f"data.root={tmp_path / 'data'}",
+            *TINY, *extra]
+    assert main(args) == 0
+    records = _records(run)
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert records[-1]["train_loss"] < records[0]["train_loss"]
+    assert max(r["test"][key] for r in records[1:]) > records[0]["test"][key]  # the metric rises
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["best"]["test"][key] == max(r["test"][key] for r in records)
+    for name in ("best.safetensors", "last.safetensors", "last.pt", "recipe.yaml"):
+        assert (run / name).is_file()
+
+    before = (run / "summary.json").read_text()
+    assert main(args) == 2  # the run directory is never overwritten
+    assert "already holds a run" in capsys.readouterr().err
+    assert (run / "summary.json").read_text() == before
+
+    assert main([command, "eval", str(run), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result[key] == pytest.approx(summary["best"]["test"][key])
+
+    out = tmp_path / "pictures"
+    assert main([command, "predict", str(run), "--output", str(out)]) == 0
+    assert len(list(out.glob("*.png"))) == 8
+    assert main([command, "predict", str(run), "--output", str(out)]) == 2  # nor are predictions
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path, monkeypatch):
+    from muxnet.detection.task import DetectionTask
+
+    common = ["detect", "train", "--epochs", "2", "--set", f"data.root={tmp_path / 'data'}", *TINY]
+    assert main([*common, "--output", str(tmp_path / "whole")]) == 0
+
+    loss, calls = DetectionTask.loss, []
+
+    def dies_at_step_5(self, *args):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt  # a kill after the step-3 checkpoint, in the middle of epoch 1
+        return loss(self, *args)
+
+    monkeypatch.setattr(DetectionTask, "loss", dies_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        main([*common, "--output", str(tmp_path / "cut"), "--set", "training.checkpoint_every_steps=3"])
+    monkeypatch.setattr(DetectionTask, "loss", loss)
+    assert json.loads((tmp_path / "cut" / "last.json").read_text()) == {"epoch": 0, "batch": 3, "step": 3}
+    assert main(["detect", "train", "--resume", str(tmp_path / "cut")]) == 0
+    whole, cut = _records(tmp_path / "whole"), _records(tmp_path / "cut")
+    assert [r["epoch"] for r in cut] == [1, 2]
+    for a, b in zip(whole, cut):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
+        assert b["test"]["voc07_map"] == pytest.approx(a["test"]["voc07_map"], rel=1e-3, abs=1e-3)
+
+
+def test_bad_data_gives_one_error_line(tmp_path, capsys):
+    assert main(["detect", "train", "--data", str(tmp_path), "--output", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no VOCdevkit" in err[0]
+    assert main(["segment", "train", "--data", str(tmp_path), "--output", str(tmp_path / "run")]) == 2
+    assert "images/training: no such folder" in capsys.readouterr().err
