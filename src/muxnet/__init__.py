@@ -1,5 +1,6 @@
 """muxnet: MUXConv and MixConv layers, MUXNet and MixNet models, and the tri-objective architecture search."""
 
+from .deploy import deploy  # the function; the muxnet.deploy.* modules stay importable
 from .detection import create_detector
 from .models import (
     BlockSpec,
@@ -33,6 +34,7 @@ __all__ = [
     "create_detector",
     "create_model",
     "create_segmenter",
+    "deploy",
     "get_spec",
     "list_models",
     "load_checkpoint",

@@ -113,6 +113,37 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                    help="override any recipe key, e.g. --set optimizer.lr=0.01 --set training.ema_decay=null")
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import warnings
+
+    from .export import export_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        path = export_model(args.model, args.output, args.format, checkpoint=args.checkpoint,
+                            input_size=args.input_size, fuse=args.fuse, num_classes=args.num_classes,
+                            overwrite=args.overwrite)
+    for warning in caught:
+        if "random initial weights" in str(warning.message):
+            print(f"muxnet export: warning: {warning.message}", file=sys.stderr)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from .benchmark import benchmark, check_writable, format_table, plot
+
+    if args.chart:
+        check_writable(args.chart, args.overwrite)
+    results = benchmark(args.models, args.paths, input_size=args.input_size, batch_size=args.batch_size,
+                        repeats=args.repeats, threads=args.threads,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(format_table(results, args.baseline))
+    if args.chart:
+        print(f"wrote {plot(results, args.chart)}")
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from .search.cli import search_from_args
 
@@ -278,6 +309,32 @@ def build_parser() -> argparse.ArgumentParser:
                    "ImageNet-V2) and report the accuracy drop from it")
     _add_recipe_arguments(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("export", help="export a model for inference (ONNX with dynamic batch/size, or torch.export)")
+    p.add_argument("model", help="zoo name or spec file")
+    p.add_argument("--checkpoint", help="weights to export (without: random weights, with a warning)")
+    p.add_argument("--format", default="onnx", choices=("onnx", "torch_export"))
+    p.add_argument("--fuse", action="store_true", help="export the exact, faster muxnet.deploy() form")
+    p.add_argument("--output", help="file to write (default: MODEL.onnx / MODEL.pt2); never overwritten unless "
+                   "--overwrite")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--input-size", type=_parse_input_size, help="C,H,W or one size (default: the model's)")
+    p.add_argument("--num-classes", type=int, help="classifier width (default: the model's)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("benchmark", help="CPU latency of models on each inference path, interleaved in one run")
+    p.add_argument("models", nargs="*", default=["muxnet_m", "mobilenetv3_large_100"],
+                   help="zoo names, spec files or timm names (default: muxnet_m mobilenetv3_large_100)")
+    p.add_argument("--paths", nargs="+", default=["eager", "deploy", "onnxruntime"],
+                   choices=("eager", "deploy", "compile", "onnxruntime"))
+    p.add_argument("--baseline", help="model the ratios refer to (default: the first)")
+    p.add_argument("--input-size", type=_parse_input_size, default=(3, 224, 224), help="C,H,W or one size")
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=30)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--chart", default="benchmark.png", help="PNG bar chart to write ('' for none)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing chart")
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("robustness", help="errors under the 19 ImageNet-C corruptions x 5 severities, CE/mCE "
                        "(no arguments: the default digits model, corruptions made on the fly)")

@@ -1,0 +1,64 @@
+"""``deploy(model)``: an inference-only model that computes exactly what ``model`` computes, faster.
+
+Each rewrite is its own function and can be applied alone; :func:`deploy` applies them in the order they
+depend on each other (BatchNorm folds through the rewritten spatial multiplexing, and the grouped convs are
+split into depthwise convs only after BatchNorm has been folded into them).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from .batchnorm import batchnorm_affine, fold_batchnorm, fold_into
+from .channel import InterleavedMuxConvBlock, interleave_channel_multiplexing
+from .grouped import GroupedAsDepthwise, grouped_conv_as_depthwise
+from .spatial import MultiplexedParts, rewrite_spatial_multiplexing, superpixel_as_conv
+
+REWRITES = ("spatial_multiplexing", "batchnorm", "grouped_conv", "channel_multiplexing")
+
+
+@torch.no_grad()
+def deploy(model: nn.Module, rewrites: tuple[str, ...] = REWRITES, inplace: bool = False) -> nn.Module:
+    """The inference-only form of ``model`` (a copy unless ``inplace``), in eval mode, without gradients.
+
+    BatchNorm is folded with its running statistics, so the result equals ``model.eval()``, not a model in
+    training mode.
+
+    Args:
+        rewrites: which rewrites to apply, a subset of :data:`REWRITES` (for measuring what each buys).
+    """
+    unknown = sorted(set(rewrites) - set(REWRITES))
+    if unknown:
+        raise ValueError(f"unknown rewrite(s) {unknown}; expected a subset of {list(REWRITES)}")
+    model = model if inplace else copy.deepcopy(model)
+    model.eval()
+    if "spatial_multiplexing" in rewrites or "batchnorm" in rewrites:
+        model = rewrite_spatial_multiplexing(model)
+    if "batchnorm" in rewrites:
+        model = fold_batchnorm(model)
+    if "grouped_conv" in rewrites:
+        model = grouped_conv_as_depthwise(model)
+    if "channel_multiplexing" in rewrites:
+        model = interleave_channel_multiplexing(model)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+__all__ = [
+    "REWRITES",
+    "GroupedAsDepthwise",
+    "InterleavedMuxConvBlock",
+    "MultiplexedParts",
+    "batchnorm_affine",
+    "deploy",
+    "fold_batchnorm",
+    "fold_into",
+    "grouped_conv_as_depthwise",
+    "interleave_channel_multiplexing",
+    "rewrite_spatial_multiplexing",
+    "superpixel_as_conv",
+]

@@ -1,0 +1,46 @@
+"""muxnet.benchmark on tiny modules: every path runs, the table and the chart come out, nothing is overwritten."""
+
+from __future__ import annotations
+
+import pytest
+from torch import nn
+
+from muxnet.benchmark import Measurement, benchmark, best_paths, format_table, plot
+from muxnet.cli import main
+from muxnet.layers import SpatialMultiplexConv
+
+
+def test_benchmark_times_every_path_and_writes_a_chart(tmp_path):
+    pytest.importorskip("onnxruntime")
+    modules = {"depthwise": nn.Conv2d(32, 32, 3, padding=1, groups=32),
+               "spatial mux": SpatialMultiplexConv(32, 3, 2, (-1, 0, 0, 1))}
+    results = benchmark(modules, ("eager", "deploy", "onnxruntime"), input_size=(32, 8, 8), repeats=3, warmup=1)
+    assert {(m.model, m.path) for m in results} == {(n, p) for n in modules for p in ("eager", "deploy",
+                                                                                         "onnxruntime")}
+    assert all(len(m.samples_ms) == 3 and m.median > 0 for m in results)
+    table = format_table(results, baseline="depthwise")
+    assert "vs depthwise" in table and "best path per model" in table and "1.00x" in table
+    chart = plot(results, tmp_path / "chart.png")
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_best_paths_and_ratios():
+    results = [Measurement("a", "eager", [2.0, 2.0]), Measurement("a", "onnxruntime", [1.0, 1.0]),
+               Measurement("b", "eager", [4.0, 4.0]), Measurement("b", "onnxruntime", [3.0, 3.0])]
+    best = best_paths(results)
+    assert best["a"].path == "onnxruntime" and best["b"].median == 3.0
+    table = format_table(results)
+    assert "2.00x" in table and "3.00x" in table  # b/a on eager, and b's best over a's best
+
+
+def test_unknown_path_is_refused():
+    with pytest.raises(ValueError, match="unknown path"):
+        benchmark({"conv": nn.Conv2d(2, 2, 1)}, ("tensorrt",), input_size=(2, 4, 4), repeats=1)
+
+
+def test_benchmark_command_keeps_an_existing_chart(tmp_path, capsys):
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"old")
+    assert main(["benchmark", "muxnet_xs", "--chart", str(chart), "--repeats", "1"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert chart.read_bytes() == b"old"
