@@ -50,7 +50,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 result = run_search(config, tmp, log=lambda _line: None)
                 summary = json.loads((Path(tmp) / "summary.json").read_text())
-                best = [t["models"][0]["pbi"] for t in summary["best_per_target"]]
+                best = [t["models"][0]["scalarized"] for t in summary["best_per_target"]]
                 results[algorithm].append((best, hypervolume(Path(tmp), normaliser), result.evaluations))
 
     targets = SearchConfig().targets.split(";")

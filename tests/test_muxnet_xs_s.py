@@ -1,11 +1,13 @@
-"""MUXNet-xs/s: budgets, spatial multiplexing in stages 2-3, a training step, and the derivation's arithmetic."""
+"""MUXNet-xs/s/m/l on the one MUXNet skeleton: budgets, spatial multiplexing in stages 2-3, a training step."""
 
 import pytest
 import torch
 
 import muxnet
 from muxnet.layers.spatial_multiplexing import SpatialMultiplexConv
-from muxnet.models import derive, zoo_xs
+from muxnet.models import zoo_muxnet
+from muxnet.models.skeleton import MuxNetSkeleton
+from muxnet.search.space import stage_options
 
 # measured with muxnet.profile at 224x224, 1000 classes
 MEASURED = {"muxnet_xs": (1_791_991, 66_798_512), "muxnet_s": (2_399_083, 117_037_904)}
@@ -51,36 +53,25 @@ def test_one_training_step(name):
     assert all(conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0 for m in spatial for conv in m)
 
 
-@pytest.mark.parametrize("name", sorted(MEASURED))
-def test_the_search_sum_of_block_costs_is_exact(name):
-    """derive's cost = per-block tables + a fixed part linear in the head width; check on the chosen spec."""
-    spec = muxnet.get_spec(name)
-    table_params, table_madds = derive.table_cost(spec)
-    full = muxnet.profile_spec(spec)
-    base = muxnet.profile_spec(spec.replace(stages=tuple(
-        tuple(b for b in stage if b.type != "mux") for stage in spec.stages)))
-    searched_reduce = derive.table_cost(spec.replace(stages=tuple(
-        tuple(b for b in stage if b.type != "mux") for stage in spec.stages)))
-    assert full.params - table_params == base.params - searched_reduce[0]
-    assert full.madds - table_madds == base.madds - searched_reduce[1]
-
-
 def test_specs_follow_the_table_1_space_and_the_width_rule():
-    for budget, stages in ((zoo_xs.MUXNET_XS_BUDGET, zoo_xs.MUXNET_XS_STAGES),
-                           (zoo_xs.MUXNET_S_BUDGET, zoo_xs.MUXNET_S_STAGES)):
+    for budget, stages in ((zoo_muxnet.MUXNET_XS_BUDGET, zoo_muxnet.MUXNET_XS_STAGES),
+                           (zoo_muxnet.MUXNET_S_BUDGET, zoo_muxnet.MUXNET_S_STAGES)):
         for s, choice in enumerate(stages, start=1):
-            assert choice in derive.stage_options(s)
-        widths = zoo_xs.width_rule(budget[1])
+            assert choice in stage_options(s)
+        widths = zoo_muxnet.width_rule(budget[1])
         assert all(w % 8 == 0 for w in widths)
-    assert zoo_xs.width_rule(216_808_112) == zoo_xs.MUXNET_M_WIDTHS
-    with pytest.raises(ValueError, match="stages\\[1\\].scales"):
-        zoo_xs.small_muxnet_spec("bad", zoo_xs.MUXNET_M_WIDTHS, 1280,
-                                 (zoo_xs.StageChoice(3, 4, 3, 4, 1, 1, 0.5, (-1, 0, 0)),) * 4)
+    assert zoo_muxnet.width_rule(zoo_muxnet.MUXNET_M_MADDS) == zoo_muxnet.MUXNET_M.widths
 
 
-@pytest.mark.slow
-def test_the_derivation_reproduces_muxnet_xs():
-    result = derive.derive("muxnet_xs", *zoo_xs.MUXNET_XS_BUDGET)
-    assert result.stages == zoo_xs.MUXNET_XS_STAGES
-    assert result.spec == muxnet.get_spec("muxnet_xs")
-    assert (result.params, result.madds) == MEASURED["muxnet_xs"]
+def test_every_muxnet_is_the_skeleton_with_its_stage_choices():
+    """m/l (as released) and xs/s share one skeleton: the specs differ only where the choices and widths do."""
+    m = muxnet.get_spec("muxnet_m")
+    assert [len(stage) for stage in m.stages] == [1, 2, 2, 4, 3]
+    assert m.stages[3][2] == muxnet.BlockSpec("ir", 112, kernel_size=5, expand_ratio=6, se_ratio=0.75)
+    assert m.stages[4][0].kernel_size == (3, 5, 7, 9, 11) and m.stages[4][1].repeat == 3
+    xs = muxnet.get_spec("muxnet_xs")
+    assert [len(stage) for stage in xs.stages] == [1, 1, 2, 4, 2]  # N = 0 in stages 1 and 4
+    with pytest.raises(ValueError, match="expected 7 widths"):
+        MuxNetSkeleton("bad", (24, 24, 40), 1280)
+    with pytest.raises(ValueError, match="4 stages"):
+        zoo_muxnet.MUXNET_M.spec(zoo_muxnet.MUXNET_M_STAGES[:3])

@@ -8,7 +8,7 @@ from torch import nn
 from muxnet.layers.spatial_multiplexing import SpatialMultiplexConv, subpixel, superpixel
 from muxnet.models.blocks import MuxConvBlock
 from muxnet.models.spec import BlockSpec, ResolvedBlock
-from muxnet.profile import muxconv_block_complexity, profile
+from muxnet.profiling import muxconv_block_complexity, profile
 
 SCALES = st.sampled_from([(0,), (-1, 0, 0), (0, 0, 1), (1, 0, 1), (-1, 0, 0, 1), (-1, 1)])
 FAST = settings(derandomize=True, max_examples=12, deadline=None)

@@ -14,7 +14,7 @@ from .models import (
     save_weights,
 )
 from .models import register_with_timm as _register_with_timm
-from .profile import Profile, profile, profile_spec
+from .profiling import Profile, profile, profile_spec
 
 __version__ = "0.1.0"
 

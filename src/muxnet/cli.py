@@ -21,11 +21,9 @@ def _parse_input_size(text: str) -> tuple[int, int, int]:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from .profiling_table import profile_table
+    from .profiling import family_table, profile_table
 
     if args.family:
-        from .profiling_table import family_table
-
         print(family_table(args.family, input_size=args.input_size, num_classes=args.num_classes))
         return 0
     print(profile_table(args.models, input_size=args.input_size, num_classes=args.num_classes,
@@ -95,7 +93,7 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                    help="data layout (default: detected from --data)")
     p.add_argument("--image-size", type=int)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--workers", type=int, help="data loading processes")
+    p.add_argument("--workers", type=int, help="data loading processes (default: the cores available, at most 8)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--skip-bad-images", action="store_true",

@@ -1,9 +1,10 @@
 import json
 
 import numpy as np
+import pytest
 from pymoo.algorithms.moo.moead import MOEAD as PymooMOEAD
 from pymoo.core.problem import Problem
-from pymoo.decomposition.pbi import PBI
+from pymoo.decomposition.pbi import PBI as PymooPBI
 from pymoo.operators.crossover.sbx import SBX
 from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
@@ -11,10 +12,18 @@ from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.optimize import minimize
 from pymoo.util.ref_dirs import get_reference_directions
 
-from muxnet.search.algorithms import MOEAD, MultiTargetRegularizedEvolution
-from muxnet.search.decomposition import pbi
+from muxnet.search.algorithms import (
+    ALGORITHMS,
+    MOEAD,
+    MultiTargetRegularizedEvolution,
+    SearchAlgorithm,
+    create_algorithm,
+)
+from muxnet.search.decomposition import reference_directions
+from muxnet.search.scalarization import PBI
 
 N_VAR, LEVELS = 7, 40
+pbi = PBI(theta=5.0)
 
 
 def dtlz2(X):
@@ -57,7 +66,7 @@ class IntegerSpace:
 
 
 def run_ours(weights, generations, seed):
-    algo = MOEAD(IntegerSpace(), weights, n_neighbors=10, theta=5.0, ideal=None, seed=seed)
+    algo = MOEAD(IntegerSpace(), weights, n_neighbors=10, scalarization=PBI(5.0), ideal=None, seed=seed)
     for _ in range(generations + 1):
         genomes = algo.ask()
         algo.tell(genomes, dtlz2(genomes))
@@ -70,14 +79,14 @@ def test_moead_is_as_good_as_pymoo_on_dtlz2_with_the_same_weights_and_pbi():
     ours, theirs = [], []
     for seed in (1, 2):
         algo = run_ours(weights, generations, seed)
-        ours.append(np.mean(pbi(algo.F, weights, np.zeros(3), 5.0)))
+        ours.append(np.mean(pbi(algo.F, weights, np.zeros(3))))
         result = minimize(DiscreteDTLZ2(), PymooMOEAD(
-            weights, n_neighbors=10, decomposition=PBI(theta=5), prob_neighbor_mating=0.9,
+            weights, n_neighbors=10, decomposition=PymooPBI(theta=5), prob_neighbor_mating=0.9,
             sampling=IntegerRandomSampling(), crossover=SBX(prob=1.0, eta=20, vtype=float, repair=RoundingRepair()),
             mutation=PM(eta=20, vtype=float, repair=RoundingRepair())), ("n_gen", generations + 1), seed=seed)
-        theirs.append(np.mean(pbi(result.pop.get("F"), weights, np.zeros(3), 5.0)))
+        theirs.append(np.mean(pbi(result.pop.get("F"), weights, np.zeros(3))))
     random_F = dtlz2(np.random.default_rng(0).integers(0, LEVELS + 1, (len(weights), N_VAR)))
-    random_score = np.mean(pbi(random_F, weights, np.zeros(3), 5.0))
+    random_score = np.mean(pbi(random_F, weights, np.zeros(3)))
     # the DTLZ2 front is the unit sphere: a converged sub-problem has PBI ~1
     assert np.mean(ours) < 1.3 and np.mean(ours) < 1.25 * np.mean(theirs)
     assert np.mean(ours) < 0.7 * random_score
@@ -87,7 +96,7 @@ def test_moead_state_round_trip_reproduces_the_next_generation():
     weights = get_reference_directions("das-dennis", 3, n_partitions=4)
     algo = run_ours(weights, 3, seed=5)
     state = json.loads(json.dumps(algo.state_dict()))  # must survive JSON
-    clone = MOEAD(IntegerSpace(), weights, n_neighbors=10, theta=5.0, ideal=None, seed=999)
+    clone = MOEAD(IntegerSpace(), weights, n_neighbors=10, scalarization=PBI(5.0), ideal=None, seed=999)
     clone.load_state_dict(state)
     assert clone.ask() == algo.ask()
     assert clone.generation == algo.generation == 4
@@ -119,6 +128,29 @@ def test_regularized_evolution_splits_the_budget_and_resumes():
             clone.load_state_dict(state)
             assert clone.ask() == re.ask()
     assert asked == 61
-    for t in range(2):
-        genome, score = re.best(t)
+    for genome, score in re.best():
         assert score < 3.0 and len(genome) == N_VAR
+
+
+def test_both_algorithms_speak_the_protocol_through_the_registry():
+    """The driver's view: build by name, ask/tell until done within the budget, best per sub-problem, state."""
+    subproblems = reference_directions(np.array([[0.0, 0.3, 0.3], [0.0, 0.8, 0.6]]), per_target=3)
+    assert set(ALGORITHMS) == {"moead", "re"}
+    for name in ALGORITHMS:
+        algo = create_algorithm(name, IntegerSpace(), subproblems, PBI(5.0), budget=30, seed=1)
+        assert isinstance(algo, SearchAlgorithm) and algo.name == name
+        while not algo.done:
+            genomes = algo.ask()
+            algo.tell(genomes, dtlz2(genomes))
+        assert algo.proposed <= 30 and algo.proposed >= 24
+        best = algo.best()
+        assert len(best) == (len(subproblems) if name == "moead" else 2)
+        assert all(len(genome) == N_VAR and np.isfinite(value) for genome, value in best)
+        restored = create_algorithm(name, IntegerSpace(), subproblems, PBI(5.0), budget=30, seed=9)
+        restored.load_state_dict(json.loads(json.dumps(algo.state_dict())))
+        assert restored.done and restored.best() == best
+    other = create_algorithm("re", IntegerSpace(), subproblems, PBI(5.0), budget=30, seed=1)
+    with pytest.raises(ValueError, match="expected moead state version 1, got 're'"):
+        create_algorithm("moead", IntegerSpace(), subproblems, PBI(5.0), 30, 1).load_state_dict(other.state_dict())
+    with pytest.raises(ValueError, match="algorithm: unknown 'nsga'; choose one of moead, re"):
+        create_algorithm("nsga", IntegerSpace(), subproblems, PBI(5.0), 30, 1)

@@ -1,11 +1,11 @@
 import csv
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +62,21 @@ def test_resume_is_refused_on_other_config_and_existing_runs_are_not_overwritten
     assert archive_rows(run) == before
     with pytest.raises(SearchSetupError, match="holds no search archive"):
         run_search(CONFIG, tmp_path / "empty", resume=True, log=quiet)
+
+
+def test_runs_of_the_earlier_state_format_are_refused_in_one_line(tmp_path):
+    run = tmp_path / "run"
+    run_search(CONFIG, run, log=quiet)
+    with Archive(run / "archive.sqlite") as archive:  # as written before the scalarisation was a setting
+        old = {k: v for k, v in archive.get_meta("config").items() if k != "scalarization"}
+        archive.set_meta("config", old)
+    state = json.loads((run / "state.json").read_text())
+    (run / "state.json").write_text(json.dumps({**state, "version": 1}))
+    before = archive_rows(run)
+    with pytest.raises(SearchSetupError, match=r"earlier version of the search \(settings scalarization are new "
+                                               r"or gone; state version 1, this one reads 2\) and cannot be continued"):
+        run_search(CONFIG, run, resume=True, log=quiet)
+    assert archive_rows(run) == before
 
 
 def test_corrupt_archive_is_one_clear_error(tmp_path):
@@ -199,18 +214,3 @@ def test_ray_executor_on_a_local_instance(tmp_path):
     run_search(CONFIG, tmp_path / "local", log=quiet)
     assert archive_rows(tmp_path / "ray") == archive_rows(tmp_path / "local")
     assert result.evaluations > 0
-
-
-def test_image_folder_dataset(tmp_path):
-    from PIL import Image
-
-    from muxnet.search.datasets import load_image_folder
-
-    rng = np.random.default_rng(0)
-    for cls in ("a", "b"):
-        (tmp_path / cls).mkdir()
-        for i in range(5):
-            Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
-    data = load_image_folder(tmp_path, (3, 32, 32), val_fraction=0.2)
-    assert data.num_classes == 2 and data.train.tensors[0].shape == (8, 3, 32, 32) and len(data.val) == 2
-    assert Path(data.name) == tmp_path

@@ -1,14 +1,16 @@
 import json
+import math
 
 import pytest
 import torch
 
 import muxnet
+from data.makers import make_chestxray
 from muxnet.cli import main
 from muxnet.train import RunError, train, train_and_evaluate
 from muxnet.train.recipes import load_recipe
 
-from .conftest import TINY_SPEC, make_chestxray
+from .conftest import TINY_SPEC
 
 FAST = ["--epochs", "2", "--workers", "0", "--batch-size", "4", "--image-size", "16", "--no-progress", "--threads", "1",
         "--set", "schedule.warmup_epochs=0", "--set", "optimizer.lr=0.05"]
@@ -20,7 +22,8 @@ def test_train_image_folder_skipping_bad_images_then_eval(image_folder, tiny_spe
                  "--skip-bad-images", *FAST]) == 0
     summary = json.loads((run / "summary.json").read_text())
     assert summary["recipe"] == "imagenet" and summary["dataset"] == "imagefolder" and summary["num_classes"] == 2
-    assert summary["bad_images"] >= 1 and "broken.png" in (run / "bad_images.txt").read_text()
+    bad = (run / "bad_images.txt").read_text().splitlines()  # met in both epochs, listed once
+    assert summary["bad_images"] == 1 and len(bad) == 1 and "broken.png" in bad[0]
     assert summary["params"] == sum(p.numel() for p in muxnet.create_model(tiny_spec_file, num_classes=2)
                                     .parameters())
     assert summary["madds"] > 0 and summary["last"]["epoch"] == 2 and summary["steps"] == 6
@@ -39,10 +42,14 @@ def test_train_image_folder_skipping_bad_images_then_eval(image_folder, tiny_spe
     assert "top1" in capsys.readouterr().out
 
 
-def test_corrupt_image_stops_with_its_name(image_folder, tiny_spec_file, tmp_path, capsys):
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_corrupt_image_stops_with_one_line_naming_it(image_folder, tiny_spec_file, tmp_path, capsys, workers):
     code = main(["train", "--data", str(image_folder), "--model", str(tiny_spec_file), "--output",
-                 str(tmp_path / "run"), *FAST])
-    assert code == 2 and "broken.png" in capsys.readouterr().err
+                 str(tmp_path / "run"), *FAST, "--workers", workers])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err  # not the DataLoader worker's traceback
+    assert err[0].startswith("muxnet train: error: cannot read image ") and "broken.png" in err[0]
+    assert "--skip-bad-images" in err[0]
 
 
 def test_existing_run_is_not_overwritten(tmp_path):
@@ -53,6 +60,21 @@ def test_existing_run_is_not_overwritten(tmp_path):
     assert (tmp_path / "summary.json").read_text() == "{}"
 
 
+def test_training_loss_is_built_or_refused(tmp_path, tiny_spec_file, capsys):
+    root = make_chestxray(tmp_path / "x", n=24)
+    code = main(["train", "--data", str(root), "--model", str(tiny_spec_file), "--output", str(tmp_path / "run"),
+                 "--set", "training.loss=cross_entropy", *FAST])
+    assert code == 2 and "training.loss: 'cross_entropy'" in capsys.readouterr().err
+    digits = load_recipe("digits", [("model.name", str(tiny_spec_file)), ("data.image_size", 16),
+                                    ("schedule.epochs", 1), ("schedule.warmup_epochs", 0), ("optimizer.lr", 0.5),
+                                    ("output.dir", str(tmp_path / "bce")), ("output.progress", False),
+                                    ("training.threads", 1), ("training.loss", "bce")])
+    summary = train(digits, log=lambda _: None)
+    record = json.loads((tmp_path / "bce" / "metrics.jsonl").read_text())
+    # one-hot BCE over 10 outputs (ln 2 at zero logits), not softmax cross-entropy (ln 10 at zero logits)
+    assert record["train_loss"] < math.log(2) and summary["last"]["test"]["count"] == 270
+
+
 def test_chestxray_multilabel_training_reports_auroc(tmp_path, tiny_spec_file):
     root = make_chestxray(tmp_path / "x", n=24)
     run = tmp_path / "run"
@@ -61,7 +83,7 @@ def test_chestxray_multilabel_training_reports_auroc(tmp_path, tiny_spec_file):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["multi_label"] and summary["selected_on"] == "test"
     test = summary["last"]["test"]
-    assert set(test["auroc_per_class"]) == set(muxnet.train.data.CHESTXRAY_LABELS)
+    assert set(test["auroc_per_class"]) == set(muxnet.data.CHESTXRAY_LABELS)
     assert 0 <= test["auroc"] <= 100 and test["count"] == 3
 
 

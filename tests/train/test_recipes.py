@@ -2,10 +2,9 @@ import math
 
 import pytest
 
-from muxnet.train.loop import build_optimizer, lr_at_steps
+from data.makers import make_cifar
+from muxnet.train.optim import build_criterion, build_optimizer, lr_at_steps
 from muxnet.train.recipes import DEFAULTS, RecipeError, build_recipe, load_recipe, recipe_names
-
-from .conftest import make_cifar
 
 
 def test_shipped_recipes_follow_the_paper():
@@ -94,3 +93,31 @@ def test_recipe_follows_the_data(tmp_path):
     assert cifar["recipe"] == "transfer" and cifar["data"]["dataset"] == "cifar100"
     with pytest.raises(RecipeError, match="recipe.yaml"):
         build_recipe(resume=tmp_path)
+
+
+def test_loss_follows_the_recipe_or_is_refused():
+    import torch
+    from timm.loss import BinaryCrossEntropy
+
+    assert isinstance(build_criterion(None, multi_label=False), torch.nn.CrossEntropyLoss)
+    assert isinstance(build_criterion(None, multi_label=True), torch.nn.BCEWithLogitsLoss)
+    assert isinstance(build_criterion("bce", multi_label=False, label_smoothing=0.1), BinaryCrossEntropy)
+    assert build_criterion("cross_entropy", False, 0.1).label_smoothing == 0.1
+    with pytest.raises(ValueError, match="training.loss: 'cross_entropy' picks one class"):
+        build_criterion("cross_entropy", multi_label=True)
+    with pytest.raises(ValueError, match="training.label_smoothing"):
+        build_criterion("bce", multi_label=True, label_smoothing=0.1)
+
+
+def test_workers_default_to_the_cores_available(monkeypatch):
+    import os
+
+    from muxnet.data.loaders import resolve_workers
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert load_recipe("imagenet")["data"]["workers"] is None and load_recipe("digits")["data"]["workers"] == 0
+    assert resolve_workers(None) == min(8, cores) and resolve_workers(3) == 3
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(2 * cores))  # more ranks than cores: no loader processes
+    assert resolve_workers(None) == 0
+    with pytest.raises(RecipeError, match="data.workers"):
+        load_recipe("digits", ["data.workers=-1"])

@@ -1,5 +1,21 @@
-"""Datasets that ship with the project's dependencies (no downloads)."""
+"""Every dataset the commands read, from local files only (nothing is downloaded), behind one record
+(:class:`DataSplits`) and one set of transforms and bad-image rules.
 
-from .digits import DigitsSplits, load_digits
+Modules: ``splits`` (the record, errors, seeded hold-out), ``images`` (image datasets, bad-image list),
+``transforms``, one module per reader (``digits``, ``folders``, ``cifar``, ``chestxray``), ``datasets`` (the
+readers by name, layout detection, ``build_data``), ``loaders`` (training/evaluation DataLoaders) and
+``tensors`` (in-memory tensors for the search's proxy training).
+"""
 
-__all__ = ["DigitsSplits", "load_digits"]
+from .chestxray import CHESTXRAY_LABELS
+from .datasets import DATASETS, build_data, detect_dataset
+from .digits import load_digits
+from .folders import folder_layout
+from .images import BAD_IMAGES_FILE, ImageFiles, collate_skipping_bad
+from .splits import BadImageError, DataError, DataSplits, ReadOptions
+from .tensors import load_tensors
+from .transforms import TRAIN_TRANSFORMS, build_transforms
+
+__all__ = ["BAD_IMAGES_FILE", "BadImageError", "CHESTXRAY_LABELS", "DATASETS", "DataError", "DataSplits",
+           "ImageFiles", "ReadOptions", "TRAIN_TRANSFORMS", "build_data", "build_transforms", "collate_skipping_bad",
+           "detect_dataset", "folder_layout", "load_digits", "load_tensors"]

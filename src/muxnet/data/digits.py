@@ -7,27 +7,18 @@ split's mean/std; the train/val/test split is stratified and fixed by ``seed``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch.nn import functional as F
 from torch.utils.data import TensorDataset
 
+from .splits import DataSplits
+
 NUM_CLASSES = 10
 
 
-@dataclass(frozen=True)
-class DigitsSplits:
-    train: TensorDataset
-    val: TensorDataset
-    test: TensorDataset
-    num_classes: int
-    input_size: tuple[int, int, int]
-
-
 def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_fraction: float = 0.15,
-                test_fraction: float = 0.15) -> DigitsSplits:
+                test_fraction: float = 0.15) -> DataSplits:
     """Train/val/test tensors of the digits data at ``image_size`` x ``image_size``."""
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
@@ -54,5 +45,5 @@ def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_frac
         idx_t = torch.from_numpy(np.sort(idx))
         return TensorDataset(x[idx_t], y[idx_t])
 
-    return DigitsSplits(subset(train_idx), subset(val_idx), subset(test_idx), NUM_CLASSES,
-                        (channels, image_size, image_size))
+    return DataSplits(subset(train_idx), subset(val_idx), subset(test_idx), NUM_CLASSES, False,
+                      [str(i) for i in range(NUM_CLASSES)], "digits")

@@ -1,10 +1,11 @@
 """Specs, blocks, the network class, the zoo and checkpoint loading."""
 
-from . import ablations, zoo_small, zoo_xs  # noqa: F401  (register the small MUXNets and ablation families)
+from . import ablations, zoo_muxnet, zoo_small  # noqa: F401  (register the MUXNets and ablation families)
 from .blocks import DepthwiseSeparable, InvertedResidual, MuxConvBlock, create_block
 from .checkpoint import CheckpointError, load_checkpoint, read_state_dict, save_weights
 from .factory import create_model, register_with_timm, resolve_spec
 from .network import MuxNet, build_model
+from .skeleton import MuxNetSkeleton, StageChoice
 from .spec import BlockSpec, NetworkSpec, ResolvedBlock, SpecError, scale_width
 from .zoo import get_spec, list_models, register
 
@@ -15,9 +16,11 @@ __all__ = [
     "InvertedResidual",
     "MuxConvBlock",
     "MuxNet",
+    "MuxNetSkeleton",
     "NetworkSpec",
     "ResolvedBlock",
     "SpecError",
+    "StageChoice",
     "build_model",
     "create_block",
     "create_model",

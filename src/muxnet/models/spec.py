@@ -28,6 +28,7 @@ import yaml
 from timm.layers import make_divisible
 
 from ..layers.activations import activation_names
+from ..layers.channel_multiplexing import processed_channels
 from ..layers.mixconv import PARTITIONS, split_channels
 from ..layers.spatial_multiplexing import SCALES, spatial_partition
 
@@ -386,8 +387,6 @@ def _check_split(channels: int, groups: int, partition: str, fail, name: str) ->
 
 def block_processed_channels(block: ResolvedBlock) -> int:
     """Width entering the processing path: ``int((1 - L) C)`` for ``mux`` blocks, ``C`` otherwise."""
-    from ..layers.channel_multiplexing import processed_channels
-
     if block.spec.type == "mux":
         return processed_channels(block.in_channels, block.spec.leave_out)
     return block.in_channels

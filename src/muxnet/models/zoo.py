@@ -1,4 +1,4 @@
-"""Named architectures: the MUXNets and MixNets as specs, and the registry behind ``create_model``.
+"""The registry behind ``create_model`` (named specs and their data configs), and the MixNets.
 
 Each entry is a function returning a :class:`NetworkSpec` plus the data config the model expects. Specs are
 written out block by block in the spec vocabulary (no block-string parsing), so each can be read against the
@@ -55,43 +55,6 @@ def get_entry(name: str) -> ZooEntry:
 
 def get_spec(name: str) -> NetworkSpec:
     return get_entry(name).build_spec()
-
-
-# -- MUXNet (released m/l; see docs/architectures.md) -------------------------------------------------------------
-def _muxnet_blocks(e_reduce: int, stage_kernels: tuple[int, ...], stage_expand: tuple[int, ...],
-                   stage_repeats: tuple[int, ...], widths: tuple[int, ...]) -> tuple[tuple[BlockSpec, ...], ...]:
-    """The released MUXNet layout: a DS block, then per stage a reduction IR and channel-multiplexed
-    normal blocks (L = 0.5, G = 2); stage 3 and stage 4 end with a width-changing stride-1 IR."""
-    def ir(k, e, c, s, act="swish"):
-        return BlockSpec("ir", c, kernel_size=k, stride=s, expand_ratio=e, se_ratio=0.75, activation=act)
-
-    def mux(k, e, c, n, act="swish"):
-        return BlockSpec("mux", c, kernel_size=k, expand_ratio=e, repeat=n, group_factor=2, leave_out=0.5,
-                         se_ratio=0.75, activation=act)
-
-    k1, k2, k3a, k3b, k4 = stage_kernels
-    e1, e2, e3a, e3b, e4 = stage_expand
-    n1, n2, n3a, n3b, n4 = stage_repeats
-    c1, c2, c3a, c3b, c4, c_last = widths
-    return (
-        (BlockSpec("ds", 24, kernel_size=3, se_ratio=0.25, activation="relu"),),
-        (ir(3, e_reduce, c1, 2, "relu"), mux(k1, e1, c1, n1, "relu")),
-        (ir((3, 5, 7), e_reduce, c2, 2), mux(k2, e2, c2, n2)),
-        (ir((3, 5, 7, 9), e_reduce, c3a, 2), mux(k3a, e3a, c3a, n3a), ir(5, 6, c3b, 1), mux(k3b, e3b, c3b, n3b)),
-        (ir((3, 5, 7, 9, 11), e_reduce, c4, 2), mux(k4, e4, c4, 3), ir(3, 6, c_last, 1)),
-    )
-
-
-@register("muxnet_m", "MUXNet-m as released (3.4M params, 218M MAdds)")
-def muxnet_m() -> NetworkSpec:
-    stages = _muxnet_blocks(4, (3, 3, 5, 5, 5), (4, 6, 6, 6, 6), (2, 2, 2, 2, 3), (24, 40, 80, 112, 160, 200))
-    return NetworkSpec("muxnet_m", stem_channels=24, stages=stages, head_channels=1280, drop_path_rate=0.1)
-
-
-@register("muxnet_l", "MUXNet-l as released (4.0M params, 318M MAdds)")
-def muxnet_l() -> NetworkSpec:
-    stages = _muxnet_blocks(6, (5, 5, 5, 5, 5), (6, 6, 6, 6, 6), (2, 3, 3, 3, 3), (24, 40, 80, 120, 160, 200))
-    return NetworkSpec("muxnet_l", stem_channels=24, stages=stages, head_channels=1536, drop_path_rate=0.15)
 
 
 # -- MixNet (Tan & Le 2019), matching timm's mixnet_s/m/l block for block ------------------------------------------

@@ -6,19 +6,27 @@ import argparse
 import time
 from pathlib import Path
 
+from .algorithms import ALGORITHMS
 from .driver import DEFAULT_TARGETS, SearchConfig, run_search
 from .executors import EXECUTORS
+from .scalarization import SCALARIZATIONS
 
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
     defaults = SearchConfig()
-    p.add_argument("--dataset", help="an ImageFolder directory (root/<class>/<image>); default: the embedded digits")
+    p.add_argument("--dataset", help="data directory, read as muxnet train --data reads it: class folders "
+                   "(DIR/train|val|test/<class>/ or DIR/<class>/), CIFAR pickles or ChestX-Ray14; "
+                   "default: the embedded digits")
+    p.add_argument("--skip-bad-images", action="store_true",
+                   help="skip unreadable images (listed in the run's bad_images.txt) instead of stopping")
     p.add_argument("--preset", default=defaults.preset, help="network skeleton: 'small' (32x32) or 'imagenet224'")
     p.add_argument("--targets", default=DEFAULT_TARGETS,
                    help="';'-separated preferences, e.g. 'params=1.8M,madds=66M;params=2.4M,madds=117M' "
                         "(error target 0 = accuracy 1)")
-    p.add_argument("--algorithm", default=defaults.algorithm, choices=("moead", "re"),
-                   help="MOEA/D with PBI over all targets, or regularized evolution per target")
+    p.add_argument("--algorithm", default=defaults.algorithm, choices=sorted(ALGORITHMS),
+                   help="MOEA/D over all targets' sub-problems together, or regularized evolution per target")
+    p.add_argument("--scalarization", default=defaults.scalarization, choices=sorted(SCALARIZATIONS),
+                   help="how a sub-problem scores (error, params, MAdds): PBI with theta 5, as in the paper")
     p.add_argument("--population", type=int, default=defaults.population, help="number of sub-problems")
     p.add_argument("--generations", type=int, default=defaults.generations)
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="proxy training epochs per candidate")
@@ -38,8 +46,10 @@ def search_from_args(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise ValueError("--resume needs --out DIR (the run directory to continue)")
     config = SearchConfig(preset=args.preset, targets=args.targets, algorithm=args.algorithm,
-                          population=args.population, generations=args.generations, evaluator=args.evaluator,
-                          dataset=str(Path(args.dataset).resolve()) if args.dataset else None, epochs=args.epochs,
+                          scalarization=args.scalarization, population=args.population,
+                          generations=args.generations, evaluator=args.evaluator,
+                          dataset=str(Path(args.dataset).resolve()) if args.dataset else None,
+                          skip_bad_images=args.skip_bad_images, epochs=args.epochs,
                           max_train_samples=args.max_train_samples, seed=args.seed, top_k=args.top_k)
     out = Path(args.out) if args.out else Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}"
     executor = "ray" if args.ray_address else args.executor

@@ -1,17 +1,18 @@
-"""User targets -> reference directions -> PBI: the paper's reference-guided decomposition (section 4).
+"""User targets -> sub-problems (reference directions): the paper's reference-guided decomposition (section 4).
 
 The three objectives are ``(error, params, MAdds)``; params and MAdds are normalised to [0, 1] over the
 space's reachable range (:class:`~muxnet.search.objectives.Normaliser`) so that neither dominates the
 aggregation. A user target such as ``params=1.8M,madds=66M`` (with error 0, i.e. accuracy 1) becomes the
 direction from the ideal point ``z*`` to the normalised target; a few sub-problem weights are spread around
-each direction so that the search returns a neighbourhood of every target, not a single point.
+each direction so that the search returns a neighbourhood of every target, not a single point. How a
+sub-problem scores a candidate is the scalarisation's job (:mod:`muxnet.search.scalarization`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -82,31 +83,48 @@ def format_targets(targets: Sequence[Target]) -> str:
     return ";".join(f"params={t.params:g},madds={t.madds:g},error={t.error:g}" for t in targets)
 
 
-def pbi(F: np.ndarray, weights: np.ndarray, ideal: np.ndarray, theta: float = 5.0) -> np.ndarray:
-    """Penalty-based boundary intersection, ``g = d1 + theta * d2`` (paper eq. 2), row by row.
+@dataclass(frozen=True, eq=False)
+class SubProblems:
+    """What a search algorithm solves: one reference direction per sub-problem, the target each one serves
+    (``owner``) and the ideal point ``z*`` (``None``: the algorithm tracks the best value seen instead)."""
 
-    ``d1 = |(F - z*) . w| / ||w||`` is the distance along the direction (convergence) and
-    ``d2 = ||F - (z* + d1 w/||w||)||`` the distance from it (closeness to the user's preference).
-    ``F`` and ``weights`` broadcast against each other: (n, m) with (n, m), (1, m) or (m,). Rows with a
-    non-finite objective (a failed candidate) score +inf so that they never win a comparison.
-    """
-    F = np.atleast_2d(np.asarray(F, dtype=float))
-    W = np.atleast_2d(np.asarray(weights, dtype=float))
-    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
-    shifted = F - np.asarray(ideal, dtype=float)
-    with np.errstate(invalid="ignore"):
-        d1 = np.abs(np.sum(shifted * unit, axis=1))
-        d2 = np.linalg.norm(shifted - d1[:, None] * unit, axis=1)
-        value = d1 + theta * d2
-    return np.where(np.isfinite(value), value, np.inf)
+    weights: np.ndarray
+    owner: np.ndarray
+    ideal: np.ndarray | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        weights = np.atleast_2d(np.asarray(self.weights, dtype=float))
+        owner = np.asarray(self.owner, dtype=np.int64)
+        if owner.shape != (len(weights),):
+            raise ValueError(f"owner: expected one target index per sub-problem ({len(weights)}), "
+                             f"got shape {owner.shape}")
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "owner", owner)
+        if self.ideal is not None:
+            object.__setattr__(self, "ideal", np.asarray(self.ideal, dtype=float))
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    @property
+    def n_targets(self) -> int:
+        return int(self.owner.max()) + 1 if len(self.owner) else 0
+
+    def of_target(self, target: int) -> np.ndarray:
+        """Indices of the sub-problems that serve ``target``; the first is the target's own direction."""
+        return np.flatnonzero(self.owner == target)
+
+    def target_weights(self) -> np.ndarray:
+        """Each target's own direction (n_targets, m)."""
+        return np.stack([self.weights[self.of_target(t)[0]] for t in range(self.n_targets)])
 
 
 def reference_directions(normalised_targets: np.ndarray, per_target: int, spread: float = 0.05,
-                         ideal: Sequence[float] = (0.0, 0.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-problem weights: for each target, its own direction plus ``per_target - 1`` directions whose
-    end points lie on a circle of radius ``spread`` around the target in the (params, MAdds) plane.
+                         ideal: Sequence[float] = (0.0, 0.0, 0.0)) -> SubProblems:
+    """Sub-problems: for each target, its own direction plus ``per_target - 1`` directions whose end points
+    lie on a circle of radius ``spread`` around the target in the (params, MAdds) plane, all from the fixed
+    ideal point ``ideal``.
 
-    Returns ``(weights, owner)`` where ``owner[i]`` is the index of the target sub-problem ``i`` serves.
     The pattern is deterministic, so a resumed search rebuilds exactly the same sub-problems.
     """
     if per_target < 1:
@@ -126,8 +144,8 @@ def reference_directions(normalised_targets: np.ndarray, per_target: int, spread
                 w = np.full_like(w, 1e-6)
             weights.append(w)
             owner.append(t)
-    return np.array(weights), np.array(owner)
+    return SubProblems(np.array(weights), np.array(owner), ideal)
 
 
-__all__ = ["OBJECTIVES", "Target", "TargetError", "format_targets", "parse_targets", "pbi",
+__all__ = ["OBJECTIVES", "SubProblems", "Target", "TargetError", "format_targets", "parse_targets",
            "reference_directions"]

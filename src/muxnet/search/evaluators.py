@@ -72,7 +72,7 @@ def run_task(evaluator, task: EvalTask) -> EvalResult:
 
 # -- proxy training ------------------------------------------------------------------------------------------
 def train_candidate(spec: NetworkSpec, train, val, epochs: int, batch_size: int = 32, lr: float = 1e-2,
-                    seed: int = 0) -> float:
+                    seed: int = 0, multi_label: bool = False) -> float:
     """Train ``spec`` from scratch for ``epochs`` on ``train`` and return the error on ``val``.
 
     Reuses the training pipeline (``muxnet.train.train_and_evaluate``: the ``digits`` recipe's cosine schedule
@@ -91,23 +91,21 @@ def train_candidate(spec: NetworkSpec, train, val, epochs: int, batch_size: int 
                                     ("data.batch_size", batch_size), ("training.seed", seed),
                                     ("training.label_smoothing", 0.0)])
     recipe["optimizer"].update(name="adamw", lr=lr, weight_decay=1e-4, nesterov=None)
-    return train_and_evaluate(model, train, val, epochs=epochs, recipe=recipe, seed=seed, device="cpu")
+    return train_and_evaluate(model, train, val, epochs=epochs, recipe=recipe, seed=seed, device="cpu",
+                              multi_label=multi_label)
 
 
 class ProxyTrainingEvaluator:
-    """Error after ``epochs`` of training on (a subset of) ``train``, measured on ``val``."""
+    """Error after ``epochs`` of training on ``train``, measured on ``val`` (tensors from
+    :func:`muxnet.data.load_tensors`, which also picks the subset)."""
 
     name = "train"
 
     def __init__(self, train, val, epochs: int = 1, batch_size: int = 64, lr: float = 3e-3,
-                 max_train_samples: int | None = None, threads: int | None = None, dataset_name: str = ""):
+                 threads: int | None = None, dataset_name: str = "", multi_label: bool = False):
         if epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {epochs}")
-        if max_train_samples is not None and max_train_samples < len(train):
-            from torch.utils.data import TensorDataset
-
-            train = TensorDataset(*(t[:max_train_samples] for t in train.tensors))
-        self.train, self.val = train, val
+        self.train, self.val, self.multi_label = train, val, multi_label
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.threads = threads
         self.dataset_name = dataset_name
@@ -118,7 +116,8 @@ class ProxyTrainingEvaluator:
         if self.threads:
             torch.set_num_threads(self.threads)
         spec = NetworkSpec.from_dict(task.spec)
-        return train_candidate(spec, self.train, self.val, self.epochs, self.batch_size, self.lr, seed=task.seed)
+        return train_candidate(spec, self.train, self.val, self.epochs, self.batch_size, self.lr, seed=task.seed,
+                               multi_label=self.multi_label)
 
     def config(self) -> dict:
         return {"evaluator": self.name, "loop": "train_and_evaluate(digits, adamw)", "epochs": self.epochs,

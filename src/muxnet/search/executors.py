@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 
+from ..processes import available_cpus, die_with_parent
 from .evaluators import EvalResult, EvalTask, run_task
 
 EXECUTORS = ("inprocess", "process", "ray")
@@ -36,10 +37,11 @@ class InProcessExecutor:
 _WORKER_EVALUATOR = None
 
 
-def _init_worker(evaluator, threads: int) -> None:
+def _init_worker(evaluator, threads: int, parent_pid: int) -> None:
     global _WORKER_EVALUATOR
     import torch
 
+    die_with_parent(parent_pid)  # a kill -9 of the search must not leave workers running on
     torch.set_num_threads(threads)  # workers share the cores; one BLAS pool each
     _WORKER_EVALUATOR = evaluator
 
@@ -52,11 +54,11 @@ class ProcessPoolExecutor:
     name = "process"
 
     def __init__(self, evaluator, workers: int | None = None):
-        self.workers = workers or max(1, (os.cpu_count() or 2))
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        self.workers = workers or available_cpus()
+        threads = max(1, available_cpus() // self.workers)
         # spawn: forking a process that already ran torch can deadlock its thread pools
         self.pool = futures.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=_init_worker, initargs=(evaluator, threads))
+                                                initializer=_init_worker, initargs=(evaluator, threads, os.getpid()))
 
     def map_unordered(self, tasks: Sequence[EvalTask]) -> Iterator[EvalResult]:
         pending = {self.pool.submit(_run_in_worker, task): task for task in tasks}
@@ -82,7 +84,7 @@ class RayExecutor:
         self.ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
-            kwargs = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
+            kwargs = {"address": address} if address else {"num_cpus": workers or available_cpus()}
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
         self.evaluator_ref = ray.put(evaluator)
         self.remote_task = ray.remote(num_cpus=1, max_retries=0)(run_task)

@@ -1,6 +1,6 @@
 """The three objectives: error (from an evaluator), params and MAdds (from the profiler), normalised.
 
-Params and MAdds are exact counts from :func:`muxnet.profile.count_spec` (each distinct block measured once
+Params and MAdds are exact counts from :func:`muxnet.profiling.count_spec` (each distinct block measured once
 on the meta device, no network built), cached per genome. They are normalised to [0, 1] over the reachable
 range of the space (the cheapest and the most expensive genome) before aggregation, as in section 5.1 of the
 paper.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..profile import count_spec
+from ..profiling import count_spec
 from .decomposition import Target, TargetError
 from .space import SearchSpace, genome_key
 

@@ -1,28 +1,35 @@
 """The stage-wise search space of the MUXConv supplement (Table 1) as an integer vector, and its decoder.
 
-A genome holds, for each of the four stages, the option *index* of every searched hyperparameter:
+Table 1 is defined here, once. A genome holds, for each of the four stages, the option *index* of every searched
+hyperparameter:
 
 * normal (``mux``) blocks: kernel size ``K`` {3, 5}, expansion ``E`` {4, 6}, group factor ``G`` {1, 2, 4},
   repetitions ``N`` {0, 1, 2, 3}, leave-out ``L`` {0, 0.25, 0.5}, and in stages 2 and 3 the spatial
   multiplexing ``S`` {none, [-1,0,0], [0,0,1], [1,0,1], [-1,0,0,1]};
 * the reduction (``ir``, stride 2) block that opens the stage: ``K`` {3, [3,5,7], [3,5,7,9]}, ``E`` {4, 6}.
 
-Everything that is not searched (stem, the fixed first DS block, stage widths, transition blocks, head, SE
-and activations) comes from a :class:`Preset`, so the same genome decodes to an ImageNet-224 network or to a
-small 32x32 one. Searching option indices instead of values lets one integer mutation/crossover serve every
-gene, and makes ``genome_key`` a compact, exact identity for the archive.
+A genome decodes to four :class:`~muxnet.models.skeleton.StageChoice` records, which a preset (a
+:class:`~muxnet.models.skeleton.MuxNetSkeleton`: widths, head, input size, classes) turns into a network, so the
+same genome decodes to an ImageNet-224 network or to a small 32x32 one. Searching option indices instead of
+values lets one integer mutation/crossover serve every gene, and makes ``genome_key`` a compact, exact identity
+for the archive.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..models.spec import BlockSpec, NetworkSpec
+from ..models.skeleton import NUM_STAGES, MuxNetSkeleton, StageChoice
+from ..models.spec import NetworkSpec
+from ..models.zoo_muxnet import MUXNET_M
 
+# -- Table 1 of the supplement ------------------------------------------------------------------------------------
 NORMAL_KERNELS = (3, 5)
 EXPAND_RATIOS = (4, 6)
 GROUP_FACTORS = (1, 2, 4)
@@ -30,16 +37,17 @@ REPEATS = (0, 1, 2, 3)
 LEAVE_OUTS = (0.0, 0.25, 0.5)
 SPATIAL_SCALES: tuple[tuple[int, ...], ...] = ((), (-1, 0, 0), (0, 0, 1), (1, 0, 1), (-1, 0, 0, 1))
 REDUCTION_KERNELS: tuple[int | tuple[int, ...], ...] = (3, (3, 5, 7), (3, 5, 7, 9))
-NUM_STAGES = 4
 SPATIAL_STAGES = (2, 3)  # 1-based, as in the paper
 
 
 @dataclass(frozen=True)
 class Gene:
-    """One searched hyperparameter of one stage: its name in the paper's words and its options."""
+    """One searched hyperparameter of one stage: its name in the paper's words, the
+    :class:`~muxnet.models.skeleton.StageChoice` field it sets, and its options."""
 
     stage: int  # 1-based
     name: str
+    field: str
     options: tuple
 
     @property
@@ -47,54 +55,22 @@ class Gene:
         return f"stage{self.stage}.{self.name}"
 
 
-@dataclass(frozen=True)
-class StagePreset:
-    """The fixed part of a stage: its width and an optional width-changing stride-1 ``ir`` transition
-    (the released MUXNets have one in stages 3 and 4; in stage 3 normal blocks follow it as well)."""
-
-    width: int
-    transition_width: int | None = None
-    transition_kernel: int = 3
-    transition_expand: float = 6
-    normal_after_transition: bool = False
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Everything about the decoded network that the genome does not choose."""
-
-    name: str
-    input_size: tuple[int, int, int]
-    stem_channels: int
-    stem_stride: int
-    first_block_channels: int
-    stages: tuple[StagePreset, ...]
-    head_channels: int
-    num_classes: int
-    se_ratio: float = 0.75
-    first_block_se_ratio: float = 0.25
-    drop_rate: float = 0.2
-    description: str = field(default="", compare=False)
-
-
-PRESETS: dict[str, Preset] = {
-    # The released MUXNet-m skeleton: stem 24/2, DS 24, stages 24, 40, 80->112, 160->200, head 1280.
-    "imagenet224": Preset(
-        "imagenet224", (3, 224, 224), 24, 2, 24,
-        (StagePreset(24), StagePreset(40), StagePreset(80, 112, 5, 6, True), StagePreset(160, 200, 3, 6)),
-        1280, 1000, description="the paper's ImageNet setting (MUXNet-m widths, 224x224, 1000 classes)"),
+# Presets are MUXNet skeletons: what a decoded network has beyond its genome.
+PRESETS: dict[str, MuxNetSkeleton] = {
+    "imagenet224": dataclasses.replace(
+        MUXNET_M, name="imagenet224", drop_path_rate=0.0,
+        description="the paper's ImageNet setting (MUXNet-m widths, 224x224, 1000 classes)"),
     # Small enough that a candidate trains for an epoch on 1.2K 32x32 images in about a second on a CPU core;
     # the widths are the smallest for which every genome still builds (G=4 with 4-way spatial multiplexing
     # needs 64 expanded channels in stage 2).
-    "small": Preset(
-        "small", (3, 32, 32), 16, 2, 16,
-        (StagePreset(16), StagePreset(32), StagePreset(48, 64, 3, 6, True), StagePreset(96, 128, 3, 6)),
-        256, 10, description="32x32 inputs, 10 classes, small widths for CPU proxy training"),
+    "small": MuxNetSkeleton(
+        "small", (16, 16, 32, 48, 64, 96, 128), 256, widening_kernels=(3, 3), input_size=(3, 32, 32),
+        num_classes=10, description="32x32 inputs, 10 classes, small widths for CPU proxy training"),
 }
 
 
-def get_preset(name: str | Preset) -> Preset:
-    if isinstance(name, Preset):
+def get_preset(name: str | MuxNetSkeleton) -> MuxNetSkeleton:
+    if isinstance(name, MuxNetSkeleton):
         return name
     try:
         return PRESETS[name]
@@ -103,17 +79,35 @@ def get_preset(name: str | Preset) -> Preset:
 
 
 def _stage_genes(stage: int) -> list[Gene]:
-    genes = [Gene(stage, "normal.kernel_size", NORMAL_KERNELS), Gene(stage, "normal.expand_ratio", EXPAND_RATIOS),
-             Gene(stage, "normal.group_factor", GROUP_FACTORS), Gene(stage, "normal.repeat", REPEATS),
-             Gene(stage, "normal.leave_out", LEAVE_OUTS)]
+    genes = [Gene(stage, "normal.kernel_size", "kernel_size", NORMAL_KERNELS),
+             Gene(stage, "normal.expand_ratio", "expand_ratio", EXPAND_RATIOS),
+             Gene(stage, "normal.group_factor", "group_factor", GROUP_FACTORS),
+             Gene(stage, "normal.repeat", "repeat", REPEATS),
+             Gene(stage, "normal.leave_out", "leave_out", LEAVE_OUTS)]
     if stage in SPATIAL_STAGES:
-        genes.append(Gene(stage, "normal.scales", SPATIAL_SCALES))
-    genes += [Gene(stage, "reduction.kernel_size", REDUCTION_KERNELS),
-              Gene(stage, "reduction.expand_ratio", EXPAND_RATIOS)]
+        genes.append(Gene(stage, "normal.scales", "scales", SPATIAL_SCALES))
+    genes += [Gene(stage, "reduction.kernel_size", "reduce_kernel", REDUCTION_KERNELS),
+              Gene(stage, "reduction.expand_ratio", "reduce_expand", EXPAND_RATIOS)]
     return genes
 
 
 GENES: tuple[Gene, ...] = tuple(g for s in range(1, NUM_STAGES + 1) for g in _stage_genes(s))
+
+
+def stage_options(stage: int) -> list[StageChoice]:
+    """Every distinct :class:`StageChoice` that Table 1 allows in ``stage`` (1-based): with ``N = 0`` the normal
+    blocks' genes do not matter, so they collapse to their first options."""
+    genes = {g.field: g.options for g in GENES if g.stage == stage}
+    scales = genes.get("scales", ((),))
+    options = []
+    for kernel, expand, repeat in itertools.product(genes["reduce_kernel"], genes["reduce_expand"], REPEATS):
+        if repeat == 0:
+            options.append(StageChoice(kernel, expand, NORMAL_KERNELS[0], EXPAND_RATIOS[0], GROUP_FACTORS[0], 0,
+                                       LEAVE_OUTS[0]))
+            continue
+        for k, e, g, lo, s in itertools.product(NORMAL_KERNELS, EXPAND_RATIOS, GROUP_FACTORS, LEAVE_OUTS, scales):
+            options.append(StageChoice(kernel, expand, k, e, g, repeat, lo, s))
+    return options
 
 
 def genome_key(genome: Sequence[int]) -> str:
@@ -129,14 +123,14 @@ def parse_genome_key(key: str) -> tuple[int, ...]:
 
 
 class SearchSpace:
-    """Bounds, sampling, variation and decoding of genomes for one :class:`Preset`.
+    """Bounds, sampling, variation and decoding of genomes for one preset (a MUXNet skeleton).
 
     Variation works on the integer vector: uniform crossover (each gene from either parent) and a mutation
     that redraws each gene with probability ``mutation_rate`` (default ``1 / n_genes``) to a *different*
     option, so a mutated child always differs where it mutates.
     """
 
-    def __init__(self, preset: str | Preset = "small", mutation_rate: float | None = None):
+    def __init__(self, preset: str | MuxNetSkeleton = "small", mutation_rate: float | None = None):
         self.preset = get_preset(preset)
         self.genes = GENES
         self.upper = np.array([len(g.options) - 1 for g in self.genes], dtype=np.int64)  # inclusive
@@ -194,45 +188,18 @@ class SearchSpace:
         """``{"stage2.normal.scales": (-1, 0, 0), ...}``: the option each gene selects."""
         return {g.label: g.options[v] for g, v in zip(self.genes, self.check(genome))}
 
+    def stage_choices(self, genome: Sequence[int]) -> tuple[StageChoice, ...]:
+        """The four :class:`StageChoice` records a genome selects (stages without ``S`` get none)."""
+        fields: list[dict[str, object]] = [{} for _ in range(NUM_STAGES)]
+        for gene, value in zip(self.genes, self.check(genome)):
+            fields[gene.stage - 1][gene.field] = gene.options[value]
+        return tuple(StageChoice(**stage) for stage in fields)
+
     def decode(self, genome: Sequence[int], name: str | None = None) -> NetworkSpec:
         """The :class:`NetworkSpec` of a genome (validated by the spec itself)."""
-        values = self.values(genome)
-        preset = self.preset
-        stages: list[tuple[BlockSpec, ...]] = [
-            (BlockSpec("ds", preset.first_block_channels, kernel_size=3, se_ratio=preset.first_block_se_ratio,
-                       activation="relu"),)]
-        for s, stage in enumerate(preset.stages, start=1):
-            def v(gene: str, s: int = s):
-                return values[f"stage{s}.{gene}"]
-
-            act = "relu" if s == 1 else "swish"
-            repeat = v("normal.repeat")
-            blocks = [BlockSpec("ir", stage.width, kernel_size=v("reduction.kernel_size"), stride=2,
-                                expand_ratio=v("reduction.expand_ratio"), se_ratio=preset.se_ratio, activation=act)]
-
-            def normal(width: int, s: int = s, act: str = act, repeat: int = repeat) -> BlockSpec:
-                return BlockSpec("mux", width, kernel_size=v("normal.kernel_size", s), repeat=repeat,
-                                 expand_ratio=v("normal.expand_ratio", s), group_factor=v("normal.group_factor", s),
-                                 leave_out=v("normal.leave_out", s),
-                                 scales=v("normal.scales", s) if s in SPATIAL_STAGES else (),
-                                 se_ratio=preset.se_ratio, activation=act)
-
-            if repeat:
-                blocks.append(normal(stage.width))
-            if stage.transition_width:
-                blocks.append(BlockSpec("ir", stage.transition_width, kernel_size=stage.transition_kernel,
-                                        expand_ratio=stage.transition_expand, se_ratio=preset.se_ratio,
-                                        activation=act))
-                if repeat and stage.normal_after_transition:
-                    blocks.append(normal(stage.transition_width))
-            stages.append(tuple(blocks))
         key = genome_key(genome)
-        return NetworkSpec(name or f"search_{preset.name}_{key}", stem_channels=preset.stem_channels,
-                           stages=tuple(stages), head_channels=preset.head_channels,
-                           num_classes=preset.num_classes, in_channels=preset.input_size[0],
-                           stem_stride=preset.stem_stride, stem_activation="relu", drop_rate=preset.drop_rate,
-                           input_size=preset.input_size,
-                           metadata={"genome": key, "preset": preset.name})
+        return self.preset.spec(self.stage_choices(genome), name or f"search_{self.preset.name}_{key}",
+                                metadata={"genome": key, "preset": self.preset.name})
 
     def extreme_genomes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The cheapest and the most expensive genomes (fewest/most blocks, narrowest/widest everything);
@@ -252,5 +219,6 @@ class SearchSpace:
         return tuple(low), tuple(high)
 
 
-__all__ = ["GENES", "PRESETS", "Gene", "Preset", "SearchSpace", "StagePreset", "genome_key", "get_preset",
-           "parse_genome_key"]
+__all__ = ["EXPAND_RATIOS", "GENES", "GROUP_FACTORS", "LEAVE_OUTS", "NORMAL_KERNELS", "PRESETS", "REDUCTION_KERNELS",
+           "REPEATS", "SPATIAL_SCALES", "SPATIAL_STAGES", "Gene", "SearchSpace", "genome_key", "get_preset",
+           "parse_genome_key", "stage_options"]

@@ -1,9 +1,18 @@
-"""Training, evaluation and transfer with the paper's recipes (``muxnet train`` / ``muxnet eval``)."""
+"""Training, evaluation and transfer with the paper's recipes (``muxnet train`` / ``muxnet eval``).
 
-from .data import BadImageError, DataError, DataSplits, build_data, detect_dataset
+Modules: ``recipes`` (the YAML schema), ``optim`` (optimizer, schedule, loss), ``distributed`` (torchrun
+ranks), ``rng``, ``checkpoint`` (run-directory I/O, atomic writes), ``epoch`` (the training step both
+``train`` and the search's proxy run), ``run`` (``train``), ``proxy`` (``train_and_evaluate``), ``eval``
+and ``report`` (metrics, logs, summary). Data comes from :mod:`muxnet.data`.
+"""
+
+from ..data import BadImageError, DataError, DataSplits, build_data, detect_dataset
+from .checkpoint import RunError
 from .eval import evaluate, evaluate_checkpoint, evaluate_target
-from .loop import RunError, lr_at_steps, train, train_and_evaluate
+from .optim import lr_at_steps
+from .proxy import train_and_evaluate
 from .recipes import RecipeError, apply_overrides, build_recipe, load_recipe, recipe_names
+from .run import train
 
 __all__ = [
     "BadImageError",

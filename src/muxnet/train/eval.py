@@ -15,22 +15,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader
 
-from .data import collate_skipping_bad
-
-
-class ShardSampler(Sampler[int]):
-    """Indices ``rank, rank + world, ...`` in order: each sample is evaluated exactly once across ranks."""
-
-    def __init__(self, length: int, rank: int = 0, world_size: int = 1):
-        self.indices = list(range(rank, length, world_size))
-
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
+from ..data import build_data
+from ..data.loaders import eval_loader, resolve_workers
 
 
 def auroc_per_class(scores: np.ndarray, targets: np.ndarray) -> list[float]:
@@ -108,19 +96,12 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str = 
     return metrics
 
 
-def eval_loader(dataset: Dataset, batch_size: int, workers: int = 0, rank: int = 0, world_size: int = 1,
-                pin_memory: bool = False) -> DataLoader:
-    return DataLoader(dataset, batch_size=batch_size, sampler=ShardSampler(len(dataset), rank, world_size),
-                      num_workers=workers, collate_fn=collate_skipping_bad, pin_memory=pin_memory)
-
-
 def evaluate_checkpoint(model_name: str | Path, checkpoint: str | Path | None, recipe: dict[str, Any],
                         split: str = "test", device: str | None = None) -> dict[str, Any]:
     """Metrics of ``model_name`` with weights from ``checkpoint`` (any layout :func:`muxnet.load_checkpoint`
     reads) on the ``split`` of the dataset a recipe's ``data`` section describes."""
     from ..models import create_model, load_checkpoint, resolve_spec
     from ..models.network import default_pretrained_cfg
-    from .data import build_data
 
     spec, cfg = resolve_spec(model_name)
     splits = build_data(recipe["data"], default_pretrained_cfg(spec, **cfg))
@@ -135,7 +116,7 @@ def evaluate_checkpoint(model_name: str | Path, checkpoint: str | Path | None, r
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model.to(dev)
     batch = recipe["data"]["eval_batch_size"] or 2 * recipe["data"]["batch_size"]
-    loader = eval_loader(dataset, batch, recipe["data"]["workers"], pin_memory=dev.type == "cuda")
+    loader = eval_loader(dataset, batch, resolve_workers(recipe["data"]["workers"]), pin_memory=dev.type == "cuda")
     metrics = evaluate(model, loader, dev, splits.multi_label, amp=recipe["training"]["amp"],
                        class_names=splits.class_names)
     return {"model": str(model_name), "checkpoint": str(checkpoint) if checkpoint else None,
@@ -160,4 +141,4 @@ def evaluate_target(model: str | Path, checkpoint: str | Path | None = None, dat
     return evaluate_checkpoint(name, checkpoint, cfg, split, device or cfg["training"]["device"])
 
 
-__all__ = ["ShardSampler", "evaluate_target", "auroc_per_class", "eval_loader", "evaluate", "evaluate_checkpoint"]
+__all__ = ["auroc_per_class", "evaluate", "evaluate_checkpoint", "evaluate_target"]

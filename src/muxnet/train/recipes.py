@@ -29,10 +29,11 @@ DEFAULTS: dict[str, Any] = {
         "image_size": 32,
         "batch_size": 64,          # per process
         "eval_batch_size": None,   # None: 2 x batch_size
-        "workers": 0,
+        "workers": None,           # loader processes; None: the cores available to each process, at most 8
         "train_transform": "none",  # none | inception | resize_flip
         "eval_crop_pct": None,     # None: the model's pretrained_cfg crop_pct
-        "val_fraction": 0.0,       # held out of the training split when the layout has no validation split
+        "val_fraction": None,      # held out of train when the layout has no validation split (None: 0, or
+                                   # 0.2 for a flat class folder, which has no other held-out images)
         "skip_bad_images": False,
         "seed": 0,                 # fixes the held-out split
     },
@@ -55,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
         "decay_rate": 0.1,
     },
     "training": {
-        "loss": "cross_entropy",   # cross_entropy | bce (multi-label)
+        "loss": None,              # cross_entropy | bce; None follows the labels (bce for multi-label data)
         "label_smoothing": 0.0,
         "grad_clip": None,         # max global gradient norm
         "ema_decay": None,         # EMA of weights (evaluated and saved as the best model when set)
@@ -171,7 +172,7 @@ def build_recipe(recipe: str | Path | None = None, data: str | Path | None = Non
     name or a file; when it is not given it follows the data: no data is the embedded ``digits`` default, a
     CIFAR directory the ``transfer`` recipe, ChestX-Ray14 ``chestxray``, an ImageFolder ``imagenet``.
     """
-    from .data import detect_dataset
+    from ..data import detect_dataset
 
     pairs: list[str | tuple[str, Any]] = []
     if resume is not None:
@@ -198,7 +199,8 @@ def validate_recipe(recipe: Mapping[str, Any]) -> None:
         raise RecipeError(f"{key}: {why} (got {recipe[section][name]!r})")
 
     data, opt, sched, train = recipe["data"], recipe["optimizer"], recipe["schedule"], recipe["training"]
-    from .data import DATASETS, TRAIN_TRANSFORMS
+    from ..data import DATASETS, TRAIN_TRANSFORMS
+    from .optim import LOSSES
 
     if data["dataset"] not in DATASETS:
         fail("data.dataset", f"must be one of {DATASETS}")
@@ -208,12 +210,16 @@ def validate_recipe(recipe: Mapping[str, Any]) -> None:
         value = section[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             fail(f"{'data' if section is data else 'schedule'}.{key}", f"must be an integer >= {minimum}")
-    if not isinstance(data["val_fraction"], (int, float)) or not 0 <= data["val_fraction"] < 1:
-        fail("data.val_fraction", "must be in [0, 1)")
+    fraction = data["val_fraction"]
+    if fraction is not None and (not isinstance(fraction, (int, float)) or not 0 <= fraction < 1):
+        fail("data.val_fraction", "must be in [0, 1) or null")
+    workers = data["workers"]
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 0):
+        fail("data.workers", "must be an integer >= 0 or null (the cores available)")
     if not isinstance(opt["lr"], (int, float)) or opt["lr"] <= 0:
         fail("optimizer.lr", "must be a positive number")
-    if train["loss"] not in ("cross_entropy", "bce"):
-        fail("training.loss", "must be 'cross_entropy' or 'bce'")
+    if train["loss"] is not None and train["loss"] not in LOSSES:
+        fail("training.loss", f"must be one of {LOSSES} or null (follows the labels)")
     if train["ema_decay"] is not None and not 0 < train["ema_decay"] < 1:
         fail("training.ema_decay", "must be in (0, 1) or null")
     if not isinstance(train["checkpoint_every_steps"], int) or train["checkpoint_every_steps"] < 0:

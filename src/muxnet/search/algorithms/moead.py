@@ -4,8 +4,8 @@ pymoo's ``MOEAD`` is steady-state (one offspring evaluated at a time inside a ge
 by pickling the whole algorithm. Architecture evaluations are minutes each and run in parallel, so this loop
 makes one offspring per sub-problem per generation from the population of the previous generation (like
 pymoo's ``ParallelMOEAD``), evaluates the batch together, then applies the replacements in a random order.
-Everything needed to continue lives in :meth:`state_dict`. The tests compare it with pymoo's MOEA/D on DTLZ2
-with the same weights and PBI.
+Everything needed to continue lives in :meth:`state_dict`. The scalarisation is passed in (pymoo's
+``decomposition=``). The tests compare it with pymoo's MOEA/D on DTLZ2 with the same weights and PBI.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from ..decomposition import pbi
+from ..decomposition import SubProblems
+from ..scalarization import DEFAULT_SCALARIZATION, Scalarization
 from ._state import (
     decode_matrix,
     encode_matrix,
@@ -24,26 +25,31 @@ from ._state import (
     restore_rng,
     rng_state,
 )
+from .base import Genome, check_state, register_algorithm
 
 STATE_VERSION = 1
 
 
+@register_algorithm("moead")
 class MOEAD:
-    """MOEA/D with PBI over fixed sub-problem ``weights`` (one population member per sub-problem).
+    """MOEA/D over fixed sub-problem ``weights`` (one population member per sub-problem).
 
     Args:
         space: anything with ``sample(rng)``, ``crossover(a, b, rng)`` and ``mutate(g, rng)`` on tuples of ints.
         weights: (n_subproblems, n_objectives) reference directions.
         n_neighbors: size ``T`` of each sub-problem's neighbourhood (itself included).
+        scalarization: how a sub-problem scores an objective vector (default: PBI with theta 5).
         ideal: a fixed ideal point ``z*``; ``None`` tracks the best value seen per objective instead.
         prob_neighbor_mating: probability ``delta`` of choosing parents from the neighbourhood rather than
             the whole population.
+        budget: genomes to propose in all; MOEA/D proposes whole generations and stops at the last one that
+            fits (``None``: never done, the caller stops).
     """
 
-    name = "moead"
 
-    def __init__(self, space, weights: np.ndarray, n_neighbors: int = 10, theta: float = 5.0,
-                 ideal: Sequence[float] | None = None, prob_neighbor_mating: float = 0.9, seed: int = 0):
+    def __init__(self, space, weights: np.ndarray, n_neighbors: int = 10,
+                 scalarization: Scalarization = DEFAULT_SCALARIZATION, ideal: Sequence[float] | None = None,
+                 prob_neighbor_mating: float = 0.9, seed: int = 0, budget: int | None = None):
         self.space = space
         self.weights = np.asarray(weights, dtype=float)
         n = len(self.weights)
@@ -51,7 +57,8 @@ class MOEAD:
             raise ValueError(f"MOEA/D needs at least 2 sub-problems, got {n}")
         self.n_neighbors = max(2, min(int(n_neighbors), n))
         self.neighbors = np.argsort(cdist(self.weights, self.weights), axis=1, kind="stable")[:, :self.n_neighbors]
-        self.theta = theta
+        self.scalarization = scalarization
+        self.budget = budget
         self.fixed_ideal = None if ideal is None else np.asarray(ideal, dtype=float)
         self.ideal = self.fixed_ideal
         self.prob_neighbor_mating = prob_neighbor_mating
@@ -61,12 +68,29 @@ class MOEAD:
         self.generation = 0
         self._order: list[int] | None = None
 
+    @classmethod
+    def from_subproblems(cls, space, subproblems: SubProblems, scalarization: Scalarization, budget: int,
+                         seed: int) -> MOEAD:
+        """One neighbourhood per target: each sub-problem mates and replaces among as many nearest
+        sub-problems as one target has."""
+        per_target = len(subproblems) // max(1, subproblems.n_targets)
+        return cls(space, subproblems.weights, n_neighbors=per_target, scalarization=scalarization,
+                   ideal=subproblems.ideal, seed=seed, budget=budget)
+
     @property
     def pop_size(self) -> int:
         return len(self.weights)
 
+    @property
+    def proposed(self) -> int:
+        return self.generation * self.pop_size
+
+    @property
+    def done(self) -> bool:
+        return self.budget is not None and self.proposed + self.pop_size > self.budget
+
     # -- the loop -------------------------------------------------------------------------------------------------
-    def ask(self) -> list[tuple[int, ...]]:
+    def ask(self) -> list[Genome]:
         """Generation 0: a random population; afterwards one child per sub-problem, in a random order."""
         if self.population is None:
             return [tuple(self.space.sample(self.rng)) for _ in range(self.pop_size)]
@@ -111,16 +135,21 @@ class MOEAD:
             return
         hood = self.neighbors[k]
         ideal = self._ideal_point()
-        current = pbi(self.F[hood], self.weights[hood], ideal, self.theta)
-        offspring = pbi(np.repeat(f[None], len(hood), axis=0), self.weights[hood], ideal, self.theta)
+        current = self.scalarization(self.F[hood], self.weights[hood], ideal)
+        offspring = self.scalarization(np.repeat(f[None], len(hood), axis=0), self.weights[hood], ideal)
         for i in hood[offspring < current]:
             self.population[i] = child
             self.F[i] = f
 
     # -- results --------------------------------------------------------------------------------------------------
     def scalarised(self) -> np.ndarray:
-        """Each sub-problem's PBI value of its current member."""
-        return pbi(self.F, self.weights, self._ideal_point(), self.theta)
+        """Each sub-problem's scalarised value of its current member."""
+        return self.scalarization(self.F, self.weights, self._ideal_point())
+
+    def best(self) -> list[tuple[Genome, float] | None]:
+        if self.population is None:
+            return [None] * self.pop_size
+        return [(genome, float(value)) for genome, value in zip(self.population, self.scalarised())]
 
     # -- state ------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -130,9 +159,7 @@ class MOEAD:
                 "ideal": None if self.ideal is None else [float(v) for v in self.ideal]}
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("algorithm") != self.name or state.get("version") != STATE_VERSION:
-            raise ValueError(f"state: expected {self.name} state version {STATE_VERSION}, got "
-                             f"{state.get('algorithm')!r} version {state.get('version')!r}")
+        check_state(state, self.name, STATE_VERSION)
         self.generation = int(state["generation"])
         self.rng = restore_rng(state["rng"])
         self.population = lists_to_genomes(state["population"])

@@ -9,14 +9,16 @@ from pathlib import Path
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from ..decomposition import pbi
+from ..decomposition import SubProblems
+from ..scalarization import Scalarization
 from ..space import parse_genome_key
 
 
-def write_outputs(out_dir: Path, rows, space, normaliser, weights, owner, targets, config, log) -> dict:
+def write_outputs(out_dir: Path, rows, space, normaliser, subproblems: SubProblems, scalarization: Scalarization,
+                  targets, config, log) -> dict:
     ok = [r for r in rows if r.ok]
     summary: dict = {"evaluations": len(rows), "failed": len(rows) - len(ok), "pareto": [], "best_per_target": [],
-                     "space_size": space.size, "config": config.to_dict()}
+                     "scalarization": scalarization.name, "space_size": space.size, "config": config.to_dict()}
     if not ok:
         log("no candidate was evaluated successfully; nothing to report")
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -40,9 +42,8 @@ def write_outputs(out_dir: Path, rows, space, normaliser, weights, owner, target
             writer.writerow([r.genome, str(path.relative_to(out_dir)), f"{r.error:.6f}", r.params, r.madds])
             summary["pareto"].append({"genome": r.genome, "error": r.error, "params": r.params, "madds": r.madds})
 
-    for t, target in enumerate(targets):
-        w = weights[np.flatnonzero(owner == t)[0]]
-        scores = pbi(F, w, np.zeros(3), config.theta)
+    for t, (target, weight) in enumerate(zip(targets, subproblems.target_weights())):
+        scores = scalarization(F, weight, subproblems.ideal)
         best = []
         for rank, i in enumerate(np.argsort(scores, kind="stable")[: config.top_k], start=1):
             r = ok[int(i)]
@@ -50,11 +51,11 @@ def write_outputs(out_dir: Path, rows, space, normaliser, weights, owner, target
             spec = space.decode(parse_genome_key(r.genome), name=f"search_target{t + 1}_rank{rank}")
             spec.save(path)
             best.append({"rank": rank, "genome": r.genome, "spec": str(path.relative_to(out_dir)),
-                         "error": r.error, "params": r.params, "madds": r.madds, "pbi": float(scores[i])})
+                         "error": r.error, "params": r.params, "madds": r.madds, "scalarized": float(scores[i])})
         summary["best_per_target"].append({"target": target.label(), "models": best})
         top = best[0]
         log(f"target {t + 1} [{target.label()}]: best err {top['error']:.3f}, {top['params'] / 1e6:.3f}M params, "
-            f"{top['madds'] / 1e6:.2f}M MAdds (pbi {top['pbi']:.3f}) -> {top['spec']}")
+            f"{top['madds'] / 1e6:.2f}M MAdds ({scalarization.name} {top['scalarized']:.3f}) -> {top['spec']}")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     plot_front(out_dir / "pareto.png", raw, front, targets)
     return summary

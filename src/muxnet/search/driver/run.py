@@ -1,18 +1,20 @@
 """``run_search``: the tri-objective search end to end, resumable after a crash or ``kill -9``.
 
-The run directory holds ``archive.sqlite`` (every evaluation, committed as it finishes), ``state.json``
-(the algorithm's explicit state after the last finished generation, written atomically) and, at the end,
-``pareto.csv``, ``specs/`` (the non-dominated specs), ``top/`` (the best ``top_k`` specs per target by PBI),
-``pareto.png`` and ``summary.json``. Resuming reloads the state, asks the algorithm for the same generation
-again (its random state is part of the state) and takes every genome already in the archive from there, so
-no finished evaluation is repeated and the result is the one an uninterrupted run gives.
+The targets become sub-problems (:func:`~muxnet.search.decomposition.reference_directions`), the configured
+scalarisation and algorithm come from their registries, and the loop only speaks the algorithm protocol
+(:class:`~muxnet.search.algorithms.SearchAlgorithm`). The run directory holds ``archive.sqlite`` (every
+evaluation, committed as it finishes), ``state.json`` (the algorithm's explicit state after the last finished
+generation, written atomically) and, at the end, ``pareto.csv``, ``specs/`` (the non-dominated specs), ``top/``
+(the best ``top_k`` specs per target by the scalarisation), ``pareto.png`` and ``summary.json``. Resuming
+reloads the state, asks the algorithm for the same generation again (its random state is part of the state)
+and takes every genome already in the archive from there, so no finished evaluation is repeated and the result
+is the one an uninterrupted run gives.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,16 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..algorithms import MOEAD, MultiTargetRegularizedEvolution
+from ...train.checkpoint import atomic_write
+from ..algorithms import ALGORITHMS, SearchAlgorithm, create_algorithm
 from ..archive import Archive, ArchiveError, Evaluation
-from ..decomposition import Target, parse_targets, pbi, reference_directions
+from ..decomposition import SubProblems, Target, parse_targets, reference_directions
 from ..evaluators import EvalResult, EvalTask, candidate_seed
 from ..executors import make_executor
 from ..objectives import ComplexityCache, Normaliser
+from ..scalarization import SCALARIZATIONS, Scalarization, create_scalarization
 from ..space import SearchSpace, genome_key
 from .outputs import write_outputs
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: algorithms behind one protocol, the scalarisation in the configuration
 ARCHIVE_NAME = "archive.sqlite"
 STATE_NAME = "state.json"
 # Three preferences spread over the small preset's reachable range (0.41M..2.04M params, 1.3M..8.6M MAdds).
@@ -47,19 +51,24 @@ class SearchConfig:
     population: int = 9
     generations: int = 3
     evaluator: str = "train"  # "train", "synthetic" or "table:PATH"
-    dataset: str | None = None  # an ImageFolder directory; None = the embedded digits
+    dataset: str | None = None  # a data directory (class folders, CIFAR, ...); None = the embedded digits
+    skip_bad_images: bool = False
     epochs: int = 2
     batch_size: int = 32
     lr: float = 1e-2
     max_train_samples: int | None = None  # None: every training image (the digits default fits the budget)
     seed: int = 0
-    theta: float = 5.0
+    scalarization: str = "pbi"
+    theta: float = 5.0  # PBI's penalty
     spread: float = 0.05
     top_k: int = 5
 
     def __post_init__(self) -> None:
-        if self.algorithm not in ("moead", "re"):
-            raise ValueError(f"algorithm: choose 'moead' or 're', got {self.algorithm!r}")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm: choose one of {', '.join(sorted(ALGORITHMS))}, got {self.algorithm!r}")
+        if self.scalarization not in SCALARIZATIONS:
+            raise ValueError(f"scalarization: choose one of {', '.join(sorted(SCALARIZATIONS))}, "
+                             f"got {self.scalarization!r}")
         for name in ("population", "epochs", "batch_size", "top_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
@@ -97,7 +106,7 @@ def _diff(old: dict, new: dict) -> str:
     return ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys)
 
 
-def _build_evaluator(config: SearchConfig, space: SearchSpace):
+def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path):
     from ..evaluators import ProxyTrainingEvaluator, SyntheticEvaluator, TableEvaluator
 
     classes = space.preset.num_classes
@@ -105,17 +114,25 @@ def _build_evaluator(config: SearchConfig, space: SearchSpace):
         return SyntheticEvaluator(), classes
     if config.evaluator.startswith("table:"):
         return TableEvaluator(config.evaluator[len("table:"):]), classes
-    from ..datasets import load_training_data
+    from ...data import load_tensors
+    from ...models.network import default_pretrained_cfg
 
-    data = load_training_data(config.dataset, space.preset.input_size, seed=config.seed)
+    channels, height, width = space.preset.input_size
+    if channels != 3 or height != width:
+        raise SearchSetupError(f"preset {space.preset.name}: proxy training reads square RGB images, "
+                               f"not {space.preset.input_size}")
+    # every candidate of a preset shares one data config (interpolation, crop, mean/std), as muxnet train uses
+    data_config = default_pretrained_cfg(space.decode(space.sample(np.random.default_rng(0))))
+    if config.skip_bad_images:
+        out_dir.mkdir(parents=True, exist_ok=True)  # for bad_images.txt
+    data = load_tensors(config.dataset, height, config.seed, config.max_train_samples, data_config,
+                        config.skip_bad_images, out_dir)
     return ProxyTrainingEvaluator(data.train, data.val, config.epochs, config.batch_size, config.lr,
-                                  config.max_train_samples, dataset_name=data.name), data.num_classes
+                                  dataset_name=data.name, multi_label=data.multi_label), data.num_classes
 
 
 def _write_state(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload))
-    os.replace(tmp, path)  # atomic: a kill leaves the old state or the new one, never half of one
+    atomic_write(path, json.dumps(payload))  # a kill leaves the old state or the new one, never half of one
 
 
 def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, executor: str = "inprocess",
@@ -146,26 +163,20 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
                 stored = old.get_meta("config")
         except ArchiveError as err:
             raise SearchSetupError(str(err)) from None
+        _check_format(out_dir, stored or {}, config, state_path)
         if stored != config.to_dict():
             raise SearchSetupError(f"--resume: {out_dir} was made by a different configuration "
                                    f"({_diff(stored or {}, config.to_dict())})")
 
     num_classes = space.preset.num_classes
     if evaluator is None:
-        evaluator, num_classes = _build_evaluator(config, space)
+        evaluator, num_classes = _build_evaluator(config, space, out_dir)
     if num_classes != space.preset.num_classes:
         space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes))
 
-    weights, owner = reference_directions(normalised, per_target, config.spread)
-    weights, owner = weights[: per_target * len(targets)], owner[: per_target * len(targets)]
-    ideal = np.zeros(3)
-    if config.algorithm == "moead":
-        algorithm = MOEAD(space, weights, n_neighbors=per_target, theta=config.theta, ideal=ideal,
-                          seed=config.seed)
-    else:
-        algorithm = MultiTargetRegularizedEvolution(space, normalised, ideal, config.budget,
-                                                    population_size=per_target * 2, sample_size=max(2, per_target // 2),
-                                                    batch_size=per_target, theta=config.theta, seed=config.seed)
+    subproblems = reference_directions(normalised, per_target, config.spread)
+    scalarization = create_scalarization(config.scalarization, theta=config.theta)
+    algorithm = create_algorithm(config.algorithm, space, subproblems, scalarization, config.budget, config.seed)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     archive = Archive(archive_path)
@@ -188,14 +199,14 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
             archive.set_meta("normaliser", normaliser.to_dict())
         runner = make_executor(executor, evaluator, workers, ray_address)
         try:
-            _loop(config, space, algorithm, archive, runner, complexity, normaliser, weights, owner, targets,
-                  state_path, log)
+            _loop(config, space, algorithm, archive, runner, complexity, normaliser, subproblems, scalarization,
+                  targets, state_path, log)
         finally:
             runner.close()
         rows = archive.all()
     finally:
         archive.close()
-    summary = write_outputs(out_dir, rows, space, normaliser, weights, owner, targets, config, log)
+    summary = write_outputs(out_dir, rows, space, normaliser, subproblems, scalarization, targets, config, log)
     seconds = time.perf_counter() - started
     failed = sum(1 for r in rows if not r.ok)
     log(f"done: {len(rows)} evaluations ({failed} failed) in {seconds:.0f} s; outputs in {out_dir}")
@@ -203,17 +214,11 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
                         summary["best_per_target"])
 
 
-def _finished(config: SearchConfig, algorithm) -> bool:
-    if config.algorithm == "moead":
-        return algorithm.generation > config.generations
-    return algorithm.done
-
-
-def _loop(config, space, algorithm, archive, runner, complexity, normaliser, weights, owner, targets,
-          state_path, log) -> None:
-    total_generations = config.generations + 1 if config.algorithm == "moead" else None
-    loop_start, generations_run = time.perf_counter(), 0
-    while not _finished(config, algorithm):
+def _loop(config: SearchConfig, space: SearchSpace, algorithm: SearchAlgorithm, archive: Archive, runner,
+          complexity: ComplexityCache, normaliser: Normaliser, subproblems: SubProblems,
+          scalarization: Scalarization, targets: list[Target], state_path: Path, log) -> None:
+    loop_start, proposed_before = time.perf_counter(), algorithm.proposed
+    while not algorithm.done:
         generation = algorithm.generation
         genomes = algorithm.ask()
         tasks, seen = [], set()
@@ -237,9 +242,9 @@ def _loop(config, space, algorithm, archive, runner, complexity, normaliser, wei
         algorithm.tell(genomes, F)
         _write_state(state_path, {"version": STATE_VERSION, "algorithm": algorithm.state_dict(),
                                   "evaluations": len(archive)})
-        generations_run += 1
-        log(_progress(config, algorithm, archive, normaliser, weights, owner, targets, generation,
-                      total_generations, (time.perf_counter() - loop_start) / generations_run))
+        seconds_per_proposal = (time.perf_counter() - loop_start) / max(1, algorithm.proposed - proposed_before)
+        log(_progress(config, algorithm, archive, normaliser, subproblems, scalarization, targets,
+                      seconds_per_proposal))
 
 
 def _record(archive: Archive, task: EvalTask, result: EvalResult) -> None:
@@ -247,29 +252,39 @@ def _record(archive: Archive, task: EvalTask, result: EvalResult) -> None:
                            result.duration, task.seed, task.generation, result.started, result.finished))
 
 
-def _progress(config, algorithm, archive, normaliser, weights, owner, targets: list[Target], generation: int,
-              total_generations: int | None, seconds_per_generation: float) -> str:
+def _progress(config: SearchConfig, algorithm: SearchAlgorithm, archive: Archive, normaliser: Normaliser,
+              subproblems: SubProblems, scalarization: Scalarization, targets: list[Target],
+              seconds_per_proposal: float) -> str:
     rows = [r for r in archive.all() if r.ok]
     parts = []
     if rows:
         F = normaliser.normalise_many([[r.error, r.params, r.madds] for r in rows])
-        for t, target in enumerate(targets):
-            w = weights[np.flatnonzero(owner == t)[0]]
-            scores = pbi(F, w, np.zeros(3), config.theta)
+        for target, weight in zip(targets, subproblems.target_weights()):
+            scores = scalarization(F, weight, subproblems.ideal)
             best = rows[int(np.argmin(scores))]
             parts.append(f"[{target.label()}] err {best.error:.3f} {best.params / 1e6:.2f}M "
-                         f"{best.madds / 1e6:.2f}M pbi {scores.min():.3f}")
-    if total_generations is not None:
-        head = f"gen {generation + 1}/{total_generations}"
-        remaining = total_generations - generation - 1
-    else:
-        head = f"step {generation + 1}"
-        left = config.budget - sum(r.proposed for r in algorithm.runs)
-        remaining = max(0, left / max(1, config.population // len(targets)))
+                         f"{best.madds / 1e6:.2f}M {scalarization.name} {scores.min():.3f}")
     failed = sum(1 for r in archive.all() if not r.ok)
-    eta = remaining * seconds_per_generation
-    return (f"{head}  evals {len(archive)}/{config.budget} ({failed} failed)  ETA {eta / 60:.1f} min  "
-            + "  ".join(parts))
+    eta = max(0, config.budget - algorithm.proposed) * seconds_per_proposal
+    return (f"step {algorithm.generation}  proposed {algorithm.proposed}/{config.budget}  evals {len(archive)} "
+            f"({failed} failed)  ETA {eta / 60:.1f} min  " + "  ".join(parts))
+
+
+def _check_format(out_dir: Path, stored: dict, config: SearchConfig, state_path: Path) -> None:
+    """Refuse, in one line, to resume a run written by an earlier version of the search."""
+    reasons = []
+    renamed = sorted(set(stored) ^ set(config.to_dict()))
+    if renamed:
+        reasons.append(f"settings {', '.join(renamed)} are new or gone")
+    try:
+        version = json.loads(state_path.read_text()).get("version") if state_path.exists() else None
+    except (ValueError, AttributeError):
+        version = None  # an unreadable state is reported when it is loaded
+    if version not in (None, STATE_VERSION):
+        reasons.append(f"state version {version!r}, this one reads {STATE_VERSION}")
+    if reasons:
+        raise SearchSetupError(f"--resume: {out_dir} was written by an earlier version of the search "
+                               f"({'; '.join(reasons)}) and cannot be continued; start a new run in another --out")
 
 
 __all__ = ["DEFAULT_TARGETS", "SearchConfig", "SearchResult", "SearchSetupError", "run_search"]

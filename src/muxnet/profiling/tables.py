@@ -1,37 +1,35 @@
-"""The paper's Table-1 style comparison: name, params, MAdds and their ratios to a reference model."""
+"""The paper's Table-1 style comparison: name, params, MAdds and their ratios to a reference model, for zoo
+models, spec files, timm models and the ablation families."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .profile import Profile, profile
+import timm
+
+from ..models.ablations import FAMILIES, family_members
+from ..models.factory import SPEC_SUFFIXES, create_model
+from ..models.zoo import list_models
+from .counting import Profile, profile
 
 TIMM_BASELINES = ("mobilenetv3_small_100", "mobilenetv2_100", "mobilenetv3_large_100", "efficientnet_b0")
 
 
 def profile_named(name: str, input_size: Sequence[int] = (3, 224, 224), num_classes: int = 1000) -> Profile:
     """Profile a muxnet zoo model, a spec file, or any timm model name (built without weights)."""
-    from .models.factory import SPEC_SUFFIXES, create_model
-    from .models.zoo import list_models
-
     if name in list_models() or name.endswith(SPEC_SUFFIXES):
         model = create_model(name, num_classes=num_classes)
-    else:
-        import timm
-
-        if not timm.is_model(name):
-            raise ValueError(f"unknown model {name!r}: not in the muxnet zoo ({', '.join(list_models())}), "
-                             f"not a spec file and not a timm model")
+    elif timm.is_model(name):
         model = timm.create_model(name, num_classes=num_classes)
+    else:
+        raise ValueError(f"unknown model {name!r}: not in the muxnet zoo ({', '.join(list_models())}), "
+                         f"not a spec file and not a timm model")
     return profile(model, input_size)
 
 
 def profile_table(names: Sequence[str] = (), input_size: Sequence[int] = (3, 224, 224), num_classes: int = 1000,
                   layers: bool = False) -> str:
     """Rows of name / params / MAdds / ratios; ratios are relative to the first model listed."""
-    from .models.ablations import FAMILIES
-    from .models.zoo import list_models
-
     ablations = {member for members in FAMILIES.values() for member in members}
     default = [name for name in list_models() if name not in ablations]  # families: see family_table
     profiles = [(name, profile_named(name, input_size, num_classes))
@@ -56,8 +54,9 @@ def profile_table(names: Sequence[str] = (), input_size: Sequence[int] = (3, 224
 
 def family_table(family: str, input_size: Sequence[int] = (3, 224, 224), num_classes: int = 1000) -> str:
     """One ablation family (``muxnet.models.ablations.FAMILIES``) in figure order; ``"list"`` names them all."""
-    from .models.ablations import FAMILIES, family_members
-
     if family == "list":
         return "\n".join(f"{name}  ({len(members)} models)" for name, members in sorted(FAMILIES.items()))
     return profile_table(family_members(family), input_size=input_size, num_classes=num_classes)
+
+
+__all__ = ["TIMM_BASELINES", "family_table", "profile_named", "profile_table"]

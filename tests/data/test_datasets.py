@@ -3,7 +3,7 @@ import pickle
 import pytest
 import torch
 
-from muxnet.train.data import (
+from muxnet.data import (
     CHESTXRAY_LABELS,
     BadImageError,
     DataError,
@@ -13,7 +13,7 @@ from muxnet.train.data import (
 )
 from muxnet.train.recipes import load_recipe
 
-from .conftest import make_chestxray, make_cifar, make_image_folder
+from .makers import make_chestxray, make_cifar, make_image_folder
 
 CFG = {"input_size": (3, 16, 16), "interpolation": "bicubic", "crop_pct": 0.875, "crop_mode": "center",
        "mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25)}
@@ -56,8 +56,6 @@ def test_skip_bad_images_drops_and_lists_them(tmp_path):
 
 
 def test_image_folder_errors_name_the_problem(tmp_path):
-    with pytest.raises(DataError, match="val"):
-        build_data(data_cfg("imagefolder", make_image_folder(tmp_path / "a") / "train"), CFG)
     root = make_image_folder(tmp_path / "b", corrupt=False)
     (root / "val" / "bird").mkdir()
     with pytest.raises(DataError, match="bird"):

@@ -1,0 +1,90 @@
+"""Every dataset a command can read, by name: ``build_data`` turns a recipe's ``data`` section into
+:class:`DataSplits`, ``detect_dataset`` names the layout of a directory given with ``--data``/``--dataset``.
+
+* ``digits``: the embedded default, scikit-learn's digits (:func:`muxnet.data.load_digits`); no directory.
+* ``imagefolder``: class folders, split (``DIR/train|val|test/<class>/``) or flat (``DIR/<class>/``).
+* ``cifar10`` / ``cifar100``: the python-pickle release.
+* ``chestxray``: ChestX-Ray14 (14 binary labels per image).
+
+A reader is a function ``(root, ReadOptions) -> DataSplits`` in its own module, listed in :data:`READERS`
+(and in :data:`RECOGNISERS` with a test that recognises its directory); new kinds of data (detection,
+segmentation) join the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .chestxray import chestxray_splits, looks_like_chestxray
+from .cifar import cifar_flavour, cifar_splits
+from .digits import load_digits
+from .folders import class_folder_splits, folder_layout
+from .images import BAD_IMAGES_FILE
+from .splits import DataError, DataSplits, ReadOptions
+from .transforms import build_transforms
+
+# name -> reader: a function (root, ReadOptions) -> DataSplits
+READERS: dict[str, Callable[[Path, ReadOptions], DataSplits]] = {
+    "imagefolder": class_folder_splits,
+    "cifar10": partial(cifar_splits, num_classes=10),
+    "cifar100": partial(cifar_splits, num_classes=100),
+    "chestxray": chestxray_splits,
+}
+DATASETS = ("digits", *READERS)
+# Tried in order by detect_dataset; class folders come last: any directory of folders might be one, and their
+# check raises the error that explains the accepted layouts.
+RECOGNISERS: tuple[tuple[str, Callable[[Path], bool]], ...] = (
+    ("chestxray", looks_like_chestxray),
+    ("cifar10", lambda root: cifar_flavour(root) == 10),
+    ("cifar100", lambda root: cifar_flavour(root) == 100),
+)
+
+
+def detect_dataset(root: str | Path) -> str:
+    """The name of the layout of ``root`` (used when only ``--data DIR`` is given)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"no data directory at {root}")
+    for name, recognises in RECOGNISERS:
+        if recognises(root):
+            return name
+    try:
+        folder_layout(root)
+    except DataError as err:
+        raise DataError(f"cannot tell the layout of {root}: no CIFAR pickles, no Data_Entry_2017.csv "
+                        f"(ChestX-Ray14), and as class folders: {err}") from None
+    return "imagefolder"
+
+
+def build_data(data_cfg: dict[str, Any], data_config: dict[str, Any] | None = None,
+               run_dir: Path | None = None) -> DataSplits:
+    """The datasets a recipe's ``data`` section describes.
+
+    ``data_config`` is the model's ``pretrained_cfg`` (mean/std, interpolation, crop; ``None``: timm's
+    defaults); unreadable images are listed in ``run_dir/bad_images.txt`` when ``data.skip_bad_images`` is set.
+    """
+    dataset = data_cfg["dataset"]
+    if dataset not in DATASETS:
+        raise DataError(f"data.dataset must be one of {DATASETS}, got {dataset!r}")
+    seed = int(data_cfg.get("seed") or 0)
+    if dataset == "digits":
+        return load_digits(image_size=data_cfg["image_size"], channels=3, seed=seed)
+    if not data_cfg.get("root"):
+        raise DataError(f"data.root: dataset {dataset!r} needs a directory (e.g. muxnet train --data DIR)")
+    root = Path(data_cfg["root"])
+    if not root.is_dir():
+        raise DataError(f"data.root: no directory at {root}")
+    train_tf, eval_tf = build_transforms(data_config, data_cfg["image_size"], data_cfg["train_transform"],
+                                         data_cfg.get("eval_crop_pct"))
+    val_fraction = data_cfg.get("val_fraction")
+    options = ReadOptions(data_cfg["image_size"], train_tf, eval_tf, data_config,
+                          None if val_fraction is None else float(val_fraction), seed,
+                          bool(data_cfg.get("skip_bad_images")),
+                          run_dir / BAD_IMAGES_FILE if run_dir is not None else None)
+    return READERS[dataset](root, options)
+
+
+__all__ = ["DATASETS", "READERS", "RECOGNISERS", "build_data", "detect_dataset"]
