@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from muxnet.data.digits import load_digits
-from muxnet.profile import count_spec
+from muxnet.profiling import count_spec
 from muxnet.search.evaluators import candidate_seed, train_candidate
 from muxnet.search.space import SearchSpace, genome_key
 
