@@ -1,0 +1,99 @@
+"""Each target gets its own picks near it: the ASF scalarisation, the targeted initial members, the
+reachability check and the per-target outputs."""
+
+import json
+
+import numpy as np
+import pytest
+from pymoo.decomposition.aasf import AASF
+
+from muxnet.search.decomposition import TargetError, parse_targets
+from muxnet.search.driver import SearchConfig, run_search
+from muxnet.search.objectives import ComplexityCache, Normaliser
+from muxnet.search.sampling import TargetedSampler, relative_distance
+from muxnet.search.scalarization import PBI, TargetASF, create_scalarization
+from muxnet.search.space import SearchSpace
+
+LOW, SPAN = (0.0, 0.4e6, 1.3e6), (1.0, 1.6e6, 7.3e6)
+
+
+def _normalise(error, params, madds):
+    return np.array([error, (params - LOW[1]) / SPAN[1], (madds - LOW[2]) / SPAN[2]])
+
+
+def test_asf_is_pymoos_augmented_asf_on_relative_deviations():
+    asf = create_scalarization("asf", theta=5.0, rho=0.01, low=LOW, span=SPAN)
+    assert isinstance(asf, TargetASF) and asf.rho == 0.01
+    target = _normalise(0.0, 1.0e6, 4.0e6)
+    F = np.stack([_normalise(0.3, 1.1e6, 3.0e6), _normalise(0.1, 1.0e6, 4.0e6)])
+    terms = np.array([[0.3, 0.1 / 0.2, 0.25 / 0.2], [0.1, 0.0, 0.0]])
+    expected = AASF(rho=0.01).do(terms, weights=np.ones(3), utopian_point=np.zeros(3))
+    assert asf(F, target, np.zeros(3)) == pytest.approx(expected)
+    assert asf(F, target, np.zeros(3)) == pytest.approx([1.25 + 0.01 * 2.05, 0.1 + 0.01 * 0.1])
+    assert asf(np.array([[np.inf] * 3]), target, np.zeros(3))[0] == np.inf
+    with pytest.raises(ValueError, match="tolerance"):
+        TargetASF(tolerance=0)
+
+
+def test_pbi_picks_one_model_for_all_default_targets_where_asf_picks_one_near_each():
+    """The diagnosis: with error targets 0 the three default directions nearly coincide for PBI."""
+    targets = parse_targets(SearchConfig().targets)
+    models = np.array([[0.30, 0.6e6, 2.0e6], [0.25, 1.0e6, 3.5e6], [0.22, 1.5e6, 5.5e6], [0.35, 0.45e6, 1.5e6]])
+    F = np.stack([_normalise(*m) for m in models])
+    weights = np.stack([_normalise(0.0, t.params, t.madds) for t in targets])
+    pbi = PBI(5.0)
+    asf = TargetASF(low=LOW, span=SPAN)
+    pbi_picks = {int(np.argmin(pbi(F, w, np.zeros(3)))) for w in weights}
+    asf_picks = [int(np.argmin(asf(F, w, np.zeros(3)))) for w in weights]
+    assert len(pbi_picks) == 1
+    assert asf_picks == [0, 1, 2]
+
+
+def test_asf_keeps_the_pick_within_tolerance_when_any_candidate_is():
+    asf = TargetASF(low=LOW, span=SPAN, tolerance=0.2)
+    target = _normalise(0.0, 1.0e6, 4.0e6)
+    # a far more accurate model 50% too large loses to a poor one within 10%
+    F = np.stack([_normalise(0.05, 1.5e6, 6.0e6), _normalise(0.9, 1.1e6, 4.2e6)])
+    assert int(np.argmin(asf(F, target, np.zeros(3)))) == 1
+
+
+@pytest.mark.slow
+def test_targeted_initial_members_start_near_each_target():
+    space = SearchSpace("small")
+    complexity = ComplexityCache(space)
+    normaliser = Normaliser.for_space(space, complexity)
+    sampler = TargetedSampler(space, complexity, normaliser.low, normaliser.span)
+    rng = np.random.default_rng(0)
+    for target in parse_targets(SearchConfig().targets):
+        reference = normaliser(0.0, target.params, target.madds)
+        genomes = [sampler.sample_near(reference, rng) for _ in range(3)]
+        assert len(set(genomes)) == 3
+        for g in genomes:
+            cost = complexity(g)
+            assert relative_distance(cost.params, cost.madds, target.params, target.madds) < 0.1
+
+
+def test_unreachable_target_is_refused_before_training_naming_the_closest_point(tmp_path):
+    # inside each range on its own, but no genome has this few params with this many MAdds
+    config = SearchConfig(evaluator="synthetic", targets="params=0.45M,madds=8M", population=6)
+    with pytest.raises(TargetError, match=r"targets\[0\].*closest found has params=.*M, madds=.*M"):
+        run_search(config, tmp_path / "run", log=lambda line: None)
+    assert not (tmp_path / "run").exists()
+
+
+def test_distinct_targets_give_distinct_picks_near_each_target(tmp_path):
+    config = SearchConfig(evaluator="synthetic", population=9, generations=2, seed=1, top_k=3)
+    result = run_search(config, tmp_path / "run", log=lambda line: None)
+    picks = [entry["models"][0] for entry in result.best_per_target]
+    assert len({p["genome"] for p in picks}) == 3
+    for entry, pick in zip(result.best_per_target, picks):
+        assert abs(pick["params"] / entry["target_params"] - 1) <= 0.2, entry
+        assert abs(pick["madds"] / entry["target_madds"] - 1) <= 0.2, entry
+        assert pick["distance"] == pytest.approx(relative_distance(pick["params"], pick["madds"],
+                                                                   entry["target_params"], entry["target_madds"]))
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["scalarization"] == "asf"
+    for t in (1, 2, 3):
+        assert (tmp_path / "run" / "top" / f"target{t}_rank1.yaml").is_file()
+    assert (tmp_path / "run" / "pareto.png").stat().st_size > 0
+
