@@ -26,7 +26,9 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--algorithm", default=defaults.algorithm, choices=sorted(ALGORITHMS),
                    help="MOEA/D over all targets' sub-problems together, or regularized evolution per target")
     p.add_argument("--scalarization", default=defaults.scalarization, choices=sorted(SCALARIZATIONS),
-                   help="how a sub-problem scores (error, params, MAdds): PBI with theta 5, as in the paper")
+                   help="how a sub-problem scores (error, params, MAdds): 'asf' (default), an augmented "
+                        "achievement function with the target as aspiration point, keeps each target's picks "
+                        "near it; 'pbi', PBI with theta 5, as in the paper")
     p.add_argument("--population", type=int, default=defaults.population, help="number of sub-problems")
     p.add_argument("--generations", type=int, default=defaults.generations)
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="proxy training epochs per candidate")
