@@ -1,6 +1,8 @@
 """Each target gets its own picks near it: the ASF scalarisation, the targeted initial members, the
 reachability check and the per-target outputs."""
 
+import gzip
+import itertools
 import json
 
 import numpy as np
@@ -9,10 +11,11 @@ from pymoo.decomposition.aasf import AASF
 
 from muxnet.search.decomposition import TargetError, parse_targets
 from muxnet.search.driver import SearchConfig, run_search
+from muxnet.search.evaluators import EvalTask, SyntheticEvaluator
 from muxnet.search.objectives import ComplexityCache, Normaliser
 from muxnet.search.sampling import TargetedSampler, relative_distance
 from muxnet.search.scalarization import PBI, TargetASF, create_scalarization
-from muxnet.search.space import SearchSpace
+from muxnet.search.space import SearchSpace, genome_key
 
 LOW, SPAN = (0.0, 0.4e6, 1.3e6), (1.0, 1.6e6, 7.3e6)
 
@@ -97,3 +100,44 @@ def test_distinct_targets_give_distinct_picks_near_each_target(tmp_path):
         assert (tmp_path / "run" / "top" / f"target{t}_rank1.yaml").is_file()
     assert (tmp_path / "run" / "pareto.png").stat().st_size > 0
 
+
+
+@pytest.mark.slow
+def test_a_search_restricted_to_a_tabular_sub_space_proposes_only_table_genomes(tmp_path):
+    """A synthetic tabular benchmark (stage 3 and 4 repetitions and expansion free: 64 genomes) read from
+    .csv.gz; every proposal must be in the table, and each target gets its own pick near it."""
+    full = SearchSpace("small")
+    base = [1] * full.n_genes
+    base[12] = base[20] = 0  # no spatial multiplexing
+    free = (18, 26, 16, 24)  # stage3/4 normal.repeat, stage3/4 normal.expand_ratio
+    genomes = []
+    for a, b, c, d in itertools.product(range(4), range(4), range(2), range(2)):
+        g = list(base)
+        g[18], g[26], g[16], g[24] = a, b, c, d
+        genomes.append(tuple(g))
+    sub = SearchSpace.covering(genomes)
+    assert sub.size == 64 and set(sub.free) == set(free)
+    rng = np.random.default_rng(0)
+    keys = {genome_key(g) for g in genomes}
+    assert all(genome_key(sub.mutate_one(sub.sample(rng), rng)) in keys for _ in range(50))
+    complexity, evaluator = ComplexityCache(full), SyntheticEvaluator()
+    rows = []
+    for g in genomes:
+        cost = complexity(g)
+        error = evaluator.evaluate(EvalTask(genome_key(g), {}, cost.params, cost.madds, 0, 0))
+        rows.append((genome_key(g), error, cost.params, cost.madds))
+    table = tmp_path / "table.csv.gz"
+    with gzip.open(table, "wt") as handle:
+        handle.write("genome,error,params,madds,seconds\n" + "".join(f"{k},{e},{p},{m},0\n" for k, e, p, m in rows))
+    rows.sort(key=lambda r: r[2])
+    chosen = [rows[8], rows[32], rows[56]]
+    targets = ";".join(f"params={p},madds={m}" for _, _, p, m in chosen)
+    config = SearchConfig(evaluator=f"table:{table}", restrict_to_table=True, targets=targets, population=9,
+                          generations=3, seed=0)
+    result = run_search(config, tmp_path / "run", log=lambda line: None)
+    assert result.failed == 0  # nothing outside the table was proposed
+    picks = [entry["models"][0] for entry in result.best_per_target]
+    assert len({p["genome"] for p in picks}) == 3
+    assert all(p["distance"] <= 0.2 for p in picks)
+    with pytest.raises(ValueError, match="restrict_to_table: needs a 'table:PATH' evaluator"):
+        SearchConfig(evaluator="synthetic", restrict_to_table=True)

@@ -31,7 +31,7 @@ from ..executors import make_executor
 from ..objectives import ComplexityCache, Normaliser
 from ..sampling import TargetedSampler
 from ..scalarization import SCALARIZATIONS, Scalarization, create_scalarization
-from ..space import SearchSpace, genome_key
+from ..space import SearchSpace, genome_key, parse_genome_key
 from .outputs import write_outputs
 
 STATE_VERSION = 2  # 2: algorithms behind one protocol, the scalarisation in the configuration
@@ -64,6 +64,7 @@ class SearchConfig:
     rho: float = 1e-2  # the ASF's augmentation
     tolerance: float = 0.2  # the ASF's relative params/MAdds deviation worth one unit (and the reachability check)
     error_scale: float = 1.0  # the ASF's error worth one unit
+    restrict_to_table: bool = False  # search only the sub-space a table evaluator's genomes span
     spread: float = 0.05
     top_k: int = 5
 
@@ -80,6 +81,8 @@ class SearchConfig:
             raise ValueError(f"generations: must be >= 0, got {self.generations}")
         if not (self.evaluator in ("train", "synthetic") or self.evaluator.startswith("table:")):
             raise ValueError(f"evaluator: choose 'train', 'synthetic' or 'table:PATH', got {self.evaluator!r}")
+        if self.restrict_to_table and not self.evaluator.startswith("table:"):
+            raise ValueError(f"restrict_to_table: needs a 'table:PATH' evaluator, got {self.evaluator!r}")
 
     @property
     def budget(self) -> int:
@@ -108,6 +111,20 @@ class SearchSetupError(ValueError):
 def _diff(old: dict, new: dict) -> str:
     keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     return ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys)
+
+
+def _space(config: SearchConfig) -> SearchSpace:
+    """The preset's whole space, or with ``restrict_to_table`` the sub-space the table's genomes span (a
+    tabular benchmark enumerates a few genes; the search must not propose genomes the table lacks)."""
+    if not config.restrict_to_table:
+        return SearchSpace(config.preset)
+    from ..evaluators import TableEvaluator
+
+    table = TableEvaluator(config.evaluator[len("table:"):])
+    try:
+        return SearchSpace.covering([parse_genome_key(k) for k in table.table], config.preset)
+    except ValueError as err:
+        raise SearchSetupError(f"{table.path}: {err}") from None
 
 
 def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path):
@@ -145,7 +162,7 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     """Run (or resume) a search into ``out_dir``; see the module docstring for what it writes."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    space = SearchSpace(config.preset)
+    space = _space(config)
     targets = parse_targets(config.targets)
     complexity = ComplexityCache(space)
     normaliser = Normaliser.for_space(space, complexity)
@@ -178,7 +195,8 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     if evaluator is None:
         evaluator, num_classes = _build_evaluator(config, space, out_dir)
     if num_classes != space.preset.num_classes:
-        space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes))
+        space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes),
+                            bounds=(space.lower, space.upper))
 
     subproblems = reference_directions(normalised, per_target, config.spread)
     scalarization = create_scalarization(config.scalarization, theta=config.theta, rho=config.rho,
