@@ -25,7 +25,7 @@ def test_pbi_formula_and_failed_rows():
     assert pbi(np.array([[0.0, 2.0, 2.0]]), w, np.zeros(3))[0] == pytest.approx(np.sqrt(8))
     assert pbi(np.array([[1.0, 2.0, 2.0]]), w, np.zeros(3))[0] == pytest.approx(np.sqrt(8) + 5)
     assert pbi(np.array([[np.inf, 1.0, 1.0]]), w, np.zeros(3))[0] == np.inf
-    with pytest.raises(ValueError, match="scalarization: unknown 'tchebycheff'; choose one of pbi"):
+    with pytest.raises(ValueError, match="scalarization: unknown 'tchebycheff'; choose one of asf, pbi"):
         create_scalarization("tchebycheff")
     with pytest.raises(ValueError, match="theta"):
         PBI(-1.0)

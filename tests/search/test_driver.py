@@ -1,4 +1,5 @@
 import csv
+import gzip
 import json
 import os
 import signal
@@ -187,6 +188,9 @@ def test_table_evaluator_reads_csv_and_a_previous_archive(tmp_path):
         with pytest.raises(sqlite3.IntegrityError):
             archive.add(Evaluation("1-2", "ok", 0.5, 10, 20))  # a genome is archived once
     assert TableEvaluator(tmp_path / "a.sqlite").table == {"1-2": 0.25}
+    with gzip.open(tmp_path / "table.csv.gz", "wt") as handle:  # the stored tabular benchmark's format
+        handle.write("genome,error,params,madds,seconds\n1-2,0.125,10,20,1.5\n")
+    assert TableEvaluator(tmp_path / "table.csv.gz").table == {"1-2": 0.125}
 
 
 def test_cli_search_bad_input_is_one_line(tmp_path):

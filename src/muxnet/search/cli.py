@@ -26,13 +26,17 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--algorithm", default=defaults.algorithm, choices=sorted(ALGORITHMS),
                    help="MOEA/D over all targets' sub-problems together, or regularized evolution per target")
     p.add_argument("--scalarization", default=defaults.scalarization, choices=sorted(SCALARIZATIONS),
-                   help="how a sub-problem scores (error, params, MAdds): PBI with theta 5, as in the paper")
+                   help="how a sub-problem scores (error, params, MAdds): 'asf' (default), an augmented "
+                        "achievement function with the target as aspiration point, keeps each target's picks "
+                        "near it; 'pbi', PBI with theta 5, as in the paper")
     p.add_argument("--population", type=int, default=defaults.population, help="number of sub-problems")
     p.add_argument("--generations", type=int, default=defaults.generations)
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="proxy training epochs per candidate")
     p.add_argument("--max-train-samples", type=int, help="train each candidate on this many images at most")
     p.add_argument("--evaluator", default=defaults.evaluator,
                    help="'train' (proxy training), 'synthetic' (a cheap surrogate) or 'table:PATH' (CSV/SQLite)")
+    p.add_argument("--restrict-to-table", action="store_true",
+                   help="with --evaluator table:PATH, search only the sub-space the table's genomes span")
     p.add_argument("--executor", default="process", choices=EXECUTORS)
     p.add_argument("--workers", type=int, help="parallel evaluations (default: one per CPU core)")
     p.add_argument("--ray-address", help="Ray cluster address ('auto', 'ray://host:10001'); implies --executor ray")
@@ -50,7 +54,8 @@ def search_from_args(args: argparse.Namespace) -> int:
                           generations=args.generations, evaluator=args.evaluator,
                           dataset=str(Path(args.dataset).resolve()) if args.dataset else None,
                           skip_bad_images=args.skip_bad_images, epochs=args.epochs,
-                          max_train_samples=args.max_train_samples, seed=args.seed, top_k=args.top_k)
+                          max_train_samples=args.max_train_samples, seed=args.seed, top_k=args.top_k,
+                          restrict_to_table=args.restrict_to_table)
     out = Path(args.out) if args.out else Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}"
     executor = "ray" if args.ray_address else args.executor
     run_search(config, out, resume=args.resume, executor=executor, workers=args.workers,

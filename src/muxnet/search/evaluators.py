@@ -11,6 +11,7 @@ An evaluator is pickled to worker processes / Ray actors, so it holds data, not 
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import math
 import sqlite3
@@ -127,7 +128,7 @@ class ProxyTrainingEvaluator:
 
 # -- table lookup --------------------------------------------------------------------------------------------
 class TableEvaluator:
-    """Errors looked up by genome key in a CSV (columns ``genome,error``) or an SQLite file (a table
+    """Errors looked up by genome key in a CSV or gzipped CSV (columns ``genome,error``) or an SQLite file (a table
     ``metrics(genome, error)``, or the ``evaluations`` table of a previous search's archive)."""
 
     name = "table"
@@ -139,8 +140,9 @@ class TableEvaluator:
         self.table = self._read()
 
     def _read(self) -> dict[str, float]:
-        if self.path.suffix == ".csv":
-            with self.path.open(newline="") as handle:
+        if self.path.name.endswith((".csv", ".csv.gz")):  # .csv.gz: a stored tabular benchmark
+            opener = gzip.open if self.path.suffix == ".gz" else open
+            with opener(self.path, "rt", newline="") as handle:
                 reader = csv.DictReader(handle)
                 if not reader.fieldnames or not {"genome", "error"} <= set(reader.fieldnames):
                     raise ValueError(f"{self.path}: a metrics CSV needs the columns 'genome' and 'error'")

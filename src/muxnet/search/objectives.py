@@ -73,6 +73,16 @@ class Normaliser:
                     f"space's reachable range {low / 1e6:.3g}M..{high / 1e6:.3g}M")
         return self(target.error, target.params, target.madds)
 
+    @property
+    def low(self) -> tuple[float, float, float]:
+        """Raw objectives = ``low + span * normalised`` (error is not rescaled)."""
+        return (0.0, float(self.params_range[0]), float(self.madds_range[0]))
+
+    @property
+    def span(self) -> tuple[float, float, float]:
+        (p0, p1), (m0, m1) = self.params_range, self.madds_range
+        return (1.0, float(p1 - p0), float(m1 - m0))
+
     def to_dict(self) -> dict:
         return {"params_range": list(self.params_range), "madds_range": list(self.madds_range)}
 

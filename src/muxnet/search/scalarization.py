@@ -10,10 +10,12 @@ they never win a comparison. New scalarisations register with :func:`register_sc
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from pymoo.decomposition.aasf import AASF
 
 from .registry import Registry
 
@@ -34,8 +36,12 @@ register_scalarization = SCALARIZATIONS.register  # class decorator: selectable 
 
 
 def create_scalarization(name: str, **options) -> Scalarization:
-    """The scalarisation registered as ``name``, made with ``options`` (e.g. ``theta`` for PBI)."""
-    return SCALARIZATIONS.lookup(name)(**options)
+    """The scalarisation registered as ``name``, made with those of ``options`` it declares (``theta`` for PBI;
+    ``rho``, ``tolerance``, ``error_scale``, ``low``/``span`` for the ASF), so that the caller can offer every
+    setting without knowing which scalarisation it builds."""
+    cls = SCALARIZATIONS.lookup(name)
+    known = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set(options)
+    return cls(**{k: v for k, v in options.items() if k in known})
 
 
 @register_scalarization("pbi")
@@ -65,8 +71,61 @@ class PBI:
         return np.where(np.isfinite(value), value, np.inf)
 
 
-# the paper's choice (section 4), the algorithms' default; frozen, so one instance serves everyone
+@register_scalarization("asf")
+@dataclass(frozen=True)
+class TargetASF:
+    """Augmented achievement scalarising function (Wierzbicki 1980) with the sub-problem's reference point as
+    the aspiration point: ``g = max_i t_i + rho * sum_i t_i`` over
+
+    * ``t_0 = (error - error_aspired) / error_scale`` (one-sided: lower error is better; the error's own scale,
+      by default its whole range [0, 1]) and
+    * ``t_i = |c_i / c_aspired_i - 1| / tolerance`` for params and MAdds (two-sided relative deviation: a user
+      who asks for 1.5M params wants a model of about 1.5M, not a smaller one).
+
+    The max/sum is pymoo's ``AASF`` on these terms (utopian point 0, weights ``(error_scale, tolerance, ...)``).
+    With ``error_scale = 1`` the error term never exceeds 1 while a deviation beyond ``tolerance`` exceeds 1, so
+    the winner is within ``tolerance`` of the reference point whenever any candidate is; inside that band it
+    trades ``tolerance`` of relative deviation for ``error_scale`` of error. ``low + span * F`` turns the
+    driver's normalised objectives back into raw counts (the deviations are relative to the raw target).
+    """
+
+    rho: float = 1e-2
+    tolerance: float = 0.2
+    error_scale: float = 1.0
+    low: tuple[float, ...] | None = None
+    span: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("tolerance", "error_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: the ASF's scale must be > 0, got {getattr(self, name)}")
+        if not self.rho >= 0:
+            raise ValueError(f"rho: the ASF's augmentation must be >= 0, got {self.rho}")
+
+    def terms(self, F: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """The scaled achievement terms ``t`` (n, m) of ``F`` against the reference points (both normalised)."""
+        low = np.zeros(F.shape[1]) if self.low is None else np.asarray(self.low, dtype=float)
+        span = np.ones(F.shape[1]) if self.span is None else np.asarray(self.span, dtype=float)
+        raw, aspired = low + span * F, low + span * reference
+        t = np.empty_like(raw)
+        t[:, 0] = (raw[:, 0] - aspired[:, 0]) / self.error_scale
+        t[:, 1:] = np.abs(raw[:, 1:] / np.maximum(aspired[:, 1:], 1e-12) - 1.0) / self.tolerance
+        return t
+
+    def __call__(self, F: np.ndarray, weights: np.ndarray, ideal: np.ndarray) -> np.ndarray:
+        F = np.atleast_2d(np.asarray(F, dtype=float))
+        reference = np.asarray(ideal, dtype=float) + np.atleast_2d(np.asarray(weights, dtype=float))
+        shape = np.broadcast_shapes(F.shape, reference.shape)
+        F, reference = np.broadcast_to(F, shape), np.broadcast_to(reference, shape)
+        with np.errstate(invalid="ignore"):
+            t = self.terms(F, reference)
+            value = AASF(rho=self.rho).do(t, weights=np.ones(t.shape[1]), utopian_point=np.zeros(t.shape[1]))
+        value = np.asarray(value, dtype=float).reshape(len(F))
+        return np.where(np.isfinite(value), value, np.inf)
+
+
+# the paper's choice (section 4) where no other is given; frozen, so one instance serves everyone
 DEFAULT_SCALARIZATION = PBI(theta=5.0)
 
-__all__ = ["DEFAULT_SCALARIZATION", "PBI", "SCALARIZATIONS", "Scalarization", "create_scalarization",
+__all__ = ["DEFAULT_SCALARIZATION", "PBI", "TargetASF", "SCALARIZATIONS", "Scalarization", "create_scalarization",
            "register_scalarization"]

@@ -130,12 +130,32 @@ class SearchSpace:
     option, so a mutated child always differs where it mutates.
     """
 
-    def __init__(self, preset: str | MuxNetSkeleton = "small", mutation_rate: float | None = None):
+    def __init__(self, preset: str | MuxNetSkeleton = "small", mutation_rate: float | None = None,
+                 bounds: tuple[Sequence[int], Sequence[int]] | None = None):
         self.preset = get_preset(preset)
         self.genes = GENES
-        self.upper = np.array([len(g.options) - 1 for g in self.genes], dtype=np.int64)  # inclusive
-        self.lower = np.zeros_like(self.upper)
-        self.mutation_rate = mutation_rate if mutation_rate is not None else 1.0 / len(self.genes)
+        full = np.array([len(g.options) - 1 for g in self.genes], dtype=np.int64)  # inclusive
+        if bounds is None:
+            self.lower, self.upper = np.zeros_like(full), full
+        else:
+            self.lower, self.upper = (np.asarray(b, dtype=np.int64) for b in bounds)
+            for gene, low, high, top in zip(self.genes, self.lower, self.upper, full):
+                if not 0 <= low <= high <= top:
+                    raise ValueError(f"bounds.{gene.label}: {low}..{high} is not inside 0..{top}")
+        self.free = np.flatnonzero(self.upper > self.lower)  # the genes variation may change
+        if len(self.free) == 0:
+            raise ValueError("bounds: every gene is fixed; a search needs at least one free gene")
+        self.mutation_rate = mutation_rate if mutation_rate is not None else 1.0 / len(self.free)
+
+    @classmethod
+    def covering(cls, genomes: Sequence[Sequence[int]], preset: str | MuxNetSkeleton = "small") -> SearchSpace:
+        """The sub-space spanned by ``genomes`` (each gene between its smallest and largest option among them):
+        a tabular benchmark's genomes, when they enumerate a product of option ranges, as the build script's do."""
+        full = cls(preset)
+        checked = np.array([full.check(g) for g in genomes], dtype=np.int64)
+        if len(checked) == 0:
+            raise ValueError("genomes: no genome to span a sub-space")
+        return cls(preset, bounds=(checked.min(axis=0), checked.max(axis=0)))
 
     # -- the space --------------------------------------------------------------------------------------------
     @property
@@ -144,8 +164,8 @@ class SearchSpace:
 
     @property
     def size(self) -> int:
-        """Number of distinct genomes (supplement: "approximately 14^12")."""
-        return math.prod(len(g.options) for g in self.genes)
+        """Number of distinct genomes (supplement: "approximately 14^12"; a sub-space: its own count)."""
+        return math.prod(int(h - lo + 1) for lo, h in zip(self.lower, self.upper))
 
     def size_in_14ths(self) -> float:
         """``log_14(size)``, to compare with the paper's 14^12."""
@@ -168,20 +188,21 @@ class SearchSpace:
         take_b = rng.random(self.n_genes) < 0.5
         return tuple(int(y) if t else int(x) for x, y, t in zip(a, b, take_b))
 
+    def _redraw(self, out: list[int], i: int, rng: np.random.Generator) -> None:
+        choices = [v for v in range(self.lower[i], self.upper[i] + 1) if v != out[i]]
+        out[i] = int(choices[rng.integers(len(choices))])
+
     def mutate(self, genome: Sequence[int], rng: np.random.Generator) -> tuple[int, ...]:
         out = list(genome)
-        for i in np.flatnonzero(rng.random(self.n_genes) < self.mutation_rate):
-            choices = [v for v in range(self.upper[i] + 1) if v != out[i]]
-            out[i] = int(choices[rng.integers(len(choices))])
+        for i in self.free[rng.random(len(self.free)) < self.mutation_rate]:
+            self._redraw(out, int(i), rng)
         return tuple(int(v) for v in out)
 
     def mutate_one(self, genome: Sequence[int], rng: np.random.Generator) -> tuple[int, ...]:
-        """Change exactly one gene (regularized evolution's mutation)."""
+        """Change exactly one free gene (regularized evolution's mutation)."""
         out = list(genome)
-        i = int(rng.integers(self.n_genes))
-        choices = [v for v in range(self.upper[i] + 1) if v != out[i]]
-        out[i] = int(choices[rng.integers(len(choices))])
-        return tuple(out)
+        self._redraw(out, int(self.free[rng.integers(len(self.free))]), rng)
+        return tuple(int(v) for v in out)
 
     # -- decoding -------------------------------------------------------------------------------------------------
     def values(self, genome: Sequence[int]) -> dict[str, object]:
@@ -216,7 +237,8 @@ class SearchSpace:
             else:
                 low.append(0)
                 high.append(n - 1)
-        return tuple(low), tuple(high)
+        clip = lambda g: tuple(int(v) for v in np.clip(g, self.lower, self.upper))  # noqa: E731 (a sub-space)
+        return clip(low), clip(high)
 
 
 __all__ = ["EXPAND_RATIOS", "GENES", "GROUP_FACTORS", "LEAVE_OUTS", "NORMAL_KERNELS", "PRESETS", "REDUCTION_KERNELS",

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from ..decomposition import SubProblems
+from ..sampling import initial_members
 from ..scalarization import DEFAULT_SCALARIZATION, Scalarization
 from ._state import (
     decode_matrix,
@@ -91,9 +92,11 @@ class MOEAD:
 
     # -- the loop -------------------------------------------------------------------------------------------------
     def ask(self) -> list[Genome]:
-        """Generation 0: a random population; afterwards one child per sub-problem, in a random order."""
+        """Generation 0: one member per sub-problem, near its reference point where the space can aim
+        (:func:`~muxnet.search.sampling.initial_members`); afterwards one child per sub-problem, in a random
+        order."""
         if self.population is None:
-            return [tuple(self.space.sample(self.rng)) for _ in range(self.pop_size)]
+            return initial_members(self.space, self._ideal_point() + self.weights, self.rng)
         order = self.rng.permutation(self.pop_size)
         children = []
         for k in order:

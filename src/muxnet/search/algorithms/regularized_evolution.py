@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..decomposition import SubProblems
+from ..sampling import initial_members
 from ..scalarization import DEFAULT_SCALARIZATION, Scalarization
 from ._state import decode_matrix, encode_matrix, genomes_to_lists, lists_to_genomes, restore_rng, rng_state
 from .base import Genome, check_state, register_algorithm
@@ -47,8 +48,9 @@ class RegularizedEvolution:
     def ask(self, n: int | None = None) -> list[Genome]:
         n = self.batch_size if n is None else n
         missing = self.population_size - len(self.population)
-        if missing > 0:  # initial random population, proposed in batches like the rest
-            return [tuple(self.space.sample(self.rng)) for _ in range(min(n, missing))]
+        if missing > 0:  # initial population near the reference point, proposed in batches like the rest
+            reference = self.ideal + self.weight
+            return initial_members(self.space, np.repeat(reference[None], min(n, missing), axis=0), self.rng)
         members = list(self.population)
         F = np.stack([f for _, f in members])
         scores = self.fitness(F)

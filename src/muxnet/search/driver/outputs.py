@@ -10,6 +10,7 @@ import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from ..decomposition import SubProblems
+from ..sampling import relative_distance
 from ..scalarization import Scalarization
 from ..space import parse_genome_key
 
@@ -24,6 +25,7 @@ def write_outputs(out_dir: Path, rows, space, normaliser, subproblems: SubProble
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary
     raw = np.array([[r.error, r.params, r.madds] for r in ok], dtype=float)
+    ok_index = {r.genome: i for i, r in enumerate(ok)}
     F = normaliser.normalise_many(raw)
 
     spec_dir, top_dir = out_dir / "specs", out_dir / "top"
@@ -50,33 +52,50 @@ def write_outputs(out_dir: Path, rows, space, normaliser, subproblems: SubProble
             path = top_dir / f"target{t + 1}_rank{rank}.yaml"
             spec = space.decode(parse_genome_key(r.genome), name=f"search_target{t + 1}_rank{rank}")
             spec.save(path)
+            distance = relative_distance(r.params, r.madds, target.params, target.madds)
             best.append({"rank": rank, "genome": r.genome, "spec": str(path.relative_to(out_dir)),
-                         "error": r.error, "params": r.params, "madds": r.madds, "scalarized": float(scores[i])})
-        summary["best_per_target"].append({"target": target.label(), "models": best})
+                         "error": r.error, "params": r.params, "madds": r.madds, "scalarized": float(scores[i]),
+                         "params_deviation": r.params / target.params - 1.0,
+                         "madds_deviation": r.madds / target.madds - 1.0, "distance": distance})
+        summary["best_per_target"].append({"target": target.label(), "target_params": target.params,
+                                           "target_madds": target.madds, "models": best})
         top = best[0]
         log(f"target {t + 1} [{target.label()}]: best err {top['error']:.3f}, {top['params'] / 1e6:.3f}M params, "
-            f"{top['madds'] / 1e6:.2f}M MAdds ({scalarization.name} {top['scalarized']:.3f}) -> {top['spec']}")
+            f"{top['madds'] / 1e6:.2f}M MAdds ({top['distance']:.0%} from the target; {scalarization.name} "
+            f"{top['scalarized']:.3f}) -> {top['spec']}")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    plot_front(out_dir / "pareto.png", raw, front, targets)
+    picks = [[ok_index[m["genome"]] for m in entry["models"]] for entry in summary["best_per_target"]]
+    plot_front(out_dir / "pareto.png", raw, front, targets, picks)
     return summary
 
 
-def plot_front(path: Path, raw: np.ndarray, front, targets) -> None:
-    """Error vs params and error vs MAdds: every evaluation, the non-dominated set, the targets."""
+def plot_front(path: Path, raw: np.ndarray, front, targets, picks=None) -> None:
+    """(params, MAdds) and (params, error): every evaluation, the non-dominated set, each target as a point
+    (in the error panel at its error target) and each target's top picks (the rank-1 pick larger)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for ax, column, name in ((axes[0], 1, "params (M)"), (axes[1], 2, "MAdds (M)")):
-        ax.scatter(raw[:, column] / 1e6, raw[:, 0], s=10, c="0.7", label="evaluated")
-        ax.scatter(raw[front, column] / 1e6, raw[front, 0], s=24, c="C0", label="non-dominated")
-        for t, target in enumerate(targets):
-            value = target.params if column == 1 else target.madds
-            ax.axvline(value / 1e6, color=f"C{t + 1}", ls="--", lw=1, label=f"target {t + 1}")
-        ax.set_xlabel(name)
-        ax.set_ylabel("validation error")
+    picks = picks or [[] for _ in targets]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    for ax, column, name in ((axes[0], 2, "MAdds (M)"), (axes[1], 0, "validation error")):
+        ax.scatter(raw[:, 1] / 1e6, raw[:, column] / (1e6 if column else 1), s=10, c="0.75", label="evaluated")
+        ax.scatter(raw[front, 1] / 1e6, raw[front, column] / (1e6 if column else 1), s=14, facecolors="none",
+                   edgecolors="0.3", label="non-dominated")
+        for t, (target, chosen) in enumerate(zip(targets, picks)):
+            color = f"C{t}"
+            y = target.madds / 1e6 if column else target.error
+            ax.scatter([target.params / 1e6], [y], marker="*", s=220, c=color, edgecolors="k",
+                       label=f"target {t + 1}", zorder=4)
+            if chosen:
+                values = raw[chosen]
+                ax.scatter(values[:, 1] / 1e6, values[:, column] / (1e6 if column else 1), s=30, c=color,
+                           alpha=0.6, zorder=3)
+                ax.scatter(values[:1, 1] / 1e6, values[:1, column] / (1e6 if column else 1), s=90, c=color,
+                           edgecolors="k", zorder=5, label=f"target {t + 1} picks")
+        ax.set_xlabel("params (M)")
+        ax.set_ylabel(name)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.savefig(path, dpi=110)

@@ -25,12 +25,13 @@ import numpy as np
 from ...train.checkpoint import atomic_write
 from ..algorithms import ALGORITHMS, SearchAlgorithm, create_algorithm
 from ..archive import Archive, ArchiveError, Evaluation
-from ..decomposition import SubProblems, Target, parse_targets, reference_directions
+from ..decomposition import SubProblems, Target, TargetError, parse_targets, reference_directions
 from ..evaluators import EvalResult, EvalTask, candidate_seed
 from ..executors import make_executor
 from ..objectives import ComplexityCache, Normaliser
+from ..sampling import TargetedSampler
 from ..scalarization import SCALARIZATIONS, Scalarization, create_scalarization
-from ..space import SearchSpace, genome_key
+from ..space import SearchSpace, genome_key, parse_genome_key
 from .outputs import write_outputs
 
 STATE_VERSION = 2  # 2: algorithms behind one protocol, the scalarisation in the configuration
@@ -58,8 +59,12 @@ class SearchConfig:
     lr: float = 1e-2
     max_train_samples: int | None = None  # None: every training image (the digits default fits the budget)
     seed: int = 0
-    scalarization: str = "pbi"
+    scalarization: str = "asf"  # the target as aspiration point; "pbi" is the paper's
     theta: float = 5.0  # PBI's penalty
+    rho: float = 1e-2  # the ASF's augmentation
+    tolerance: float = 0.2  # the ASF's relative params/MAdds deviation worth one unit (and the reachability check)
+    error_scale: float = 1.0  # the ASF's error worth one unit
+    restrict_to_table: bool = False  # search only the sub-space a table evaluator's genomes span
     spread: float = 0.05
     top_k: int = 5
 
@@ -76,6 +81,8 @@ class SearchConfig:
             raise ValueError(f"generations: must be >= 0, got {self.generations}")
         if not (self.evaluator in ("train", "synthetic") or self.evaluator.startswith("table:")):
             raise ValueError(f"evaluator: choose 'train', 'synthetic' or 'table:PATH', got {self.evaluator!r}")
+        if self.restrict_to_table and not self.evaluator.startswith("table:"):
+            raise ValueError(f"restrict_to_table: needs a 'table:PATH' evaluator, got {self.evaluator!r}")
 
     @property
     def budget(self) -> int:
@@ -104,6 +111,20 @@ class SearchSetupError(ValueError):
 def _diff(old: dict, new: dict) -> str:
     keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     return ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys)
+
+
+def _space(config: SearchConfig) -> SearchSpace:
+    """The preset's whole space, or with ``restrict_to_table`` the sub-space the table's genomes span (a
+    tabular benchmark enumerates a few genes; the search must not propose genomes the table lacks)."""
+    if not config.restrict_to_table:
+        return SearchSpace(config.preset)
+    from ..evaluators import TableEvaluator
+
+    table = TableEvaluator(config.evaluator[len("table:"):])
+    try:
+        return SearchSpace.covering([parse_genome_key(k) for k in table.table], config.preset)
+    except ValueError as err:
+        raise SearchSetupError(f"{table.path}: {err}") from None
 
 
 def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path):
@@ -141,11 +162,13 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     """Run (or resume) a search into ``out_dir``; see the module docstring for what it writes."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    space = SearchSpace(config.preset)
+    space = _space(config)
     targets = parse_targets(config.targets)
     complexity = ComplexityCache(space)
     normaliser = Normaliser.for_space(space, complexity)
     normalised = np.stack([normaliser.check_target(t, i) for i, t in enumerate(targets)])
+    sampler = TargetedSampler(space, complexity, normaliser.low, normaliser.span)
+    _check_reachable(sampler, targets, config.tolerance)
     per_target = config.population // len(targets)
     if per_target < 2:
         raise SearchSetupError(f"population: {config.population} gives fewer than 2 sub-problems for each of "
@@ -172,11 +195,14 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     if evaluator is None:
         evaluator, num_classes = _build_evaluator(config, space, out_dir)
     if num_classes != space.preset.num_classes:
-        space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes))
+        space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes),
+                            bounds=(space.lower, space.upper))
 
     subproblems = reference_directions(normalised, per_target, config.spread)
-    scalarization = create_scalarization(config.scalarization, theta=config.theta)
-    algorithm = create_algorithm(config.algorithm, space, subproblems, scalarization, config.budget, config.seed)
+    scalarization = create_scalarization(config.scalarization, theta=config.theta, rho=config.rho,
+                                         tolerance=config.tolerance, error_scale=config.error_scale,
+                                         low=normaliser.low, span=normaliser.span)
+    algorithm = create_algorithm(config.algorithm, sampler, subproblems, scalarization, config.budget, config.seed)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     archive = Archive(archive_path)
@@ -212,6 +238,18 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     log(f"done: {len(rows)} evaluations ({failed} failed) in {seconds:.0f} s; outputs in {out_dir}")
     return SearchResult(out_dir, len(rows), failed, algorithm.generation, seconds, summary["pareto"],
                         summary["best_per_target"])
+
+
+def _check_reachable(sampler: TargetedSampler, targets: list[Target], tolerance: float) -> None:
+    """Refuse, before any training, a target no genome comes within ``tolerance`` of, naming the closest."""
+    for i, target in enumerate(targets):
+        genome, distance = sampler.closest(target.params, target.madds, good_enough=tolerance)
+        if distance > tolerance:
+            cost = sampler.complexity(genome)
+            raise TargetError(
+                f"targets[{i}] {target.label()}: no genome of the space comes within {tolerance:.0%} of it; "
+                f"the closest found has params={cost.params / 1e6:.3g}M, madds={cost.madds / 1e6:.3g}M "
+                f"({distance:.0%} away)")
 
 
 def _loop(config: SearchConfig, space: SearchSpace, algorithm: SearchAlgorithm, archive: Archive, runner,
