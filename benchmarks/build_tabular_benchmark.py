@@ -12,7 +12,7 @@ the rows already there, and ``--shard i/n`` splits the work across processes. Wh
 is compressed to ``--out`` (``.csv.gz``: genome, error, params, madds, seconds) beside a JSON description of
 the sub-space and the command that made it.
 
-    python benchmarks/build_tabular_benchmark.py                       # resumable; 20-70 s per genome on a loaded 2-core VM
+    python benchmarks/build_tabular_benchmark.py      # resumable; 20-70 s per genome on a loaded 2-core VM
     python benchmarks/build_tabular_benchmark.py --shard 0/2 & python benchmarks/build_tabular_benchmark.py --shard 1/2
 """
 
