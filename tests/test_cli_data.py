@@ -5,10 +5,9 @@ import sqlite3
 
 import pytest
 
-from data.makers import make_flat_folder, make_image_folder
+from data.makers import TINY_SPEC, make_flat_folder, make_image_folder
 from muxnet import create_model
 from muxnet.cli import main
-from train.conftest import TINY_SPEC
 
 CLASSES = ("cat", "dog", "fox")  # three, so a layout read as its split folders (train, val) would show
 

@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from data.makers import TINY_SPEC
 from muxnet.cam.maps import class_activation_map, grad_cam, normalize_map, raw_class_activation_map
 from muxnet.models import create_model
-
-from .conftest import TINY_SPEC
 
 
 @pytest.fixture

@@ -9,6 +9,17 @@ import numpy as np
 from PIL import Image
 
 from muxnet.data import CHESTXRAY_LABELS
+from muxnet.models.spec import BlockSpec, NetworkSpec
+
+# A tiny MUXNet (16x16 input) that builds and trains in about a second.
+TINY_SPEC = NetworkSpec(
+    "tiny_mux", stem_channels=8, stem_stride=1, head_channels=32, input_size=(3, 16, 16), drop_rate=0.0,
+    stages=(
+        (BlockSpec("ds", 8, se_ratio=0.25, activation="relu"),),
+        (BlockSpec("ir", 16, kernel_size=(3, 5), stride=2, expand_ratio=2),
+         BlockSpec("mux", 16, expand_ratio=2, group_factor=2, leave_out=0.5, se_ratio=0.25)),
+    ),
+)
 
 BROKEN_PNG = b"\x89PNG\r\n\x1a\n not really a png"
 

@@ -138,10 +138,9 @@ def test_muxnet_eval_reads_imagenet_v2_by_number(tmp_path, capsys):
     """A model that always answers class 10 is right exactly on folder ``10`` (a string sort would call it 2)."""
     import torch
 
+    from data.makers import TINY_SPEC
     from muxnet.cli import main
     from muxnet.models import create_model, save_weights
-
-    from .conftest import TINY_SPEC
 
     _v2(tmp_path / "v2", (0, 1, 10))
     spec = TINY_SPEC.save(tmp_path / "tiny.yaml")

@@ -5,12 +5,10 @@ import pytest
 import torch
 
 import muxnet
-from data.makers import make_chestxray
+from data.makers import TINY_SPEC, make_chestxray
 from muxnet.cli import main
 from muxnet.train import RunError, train, train_and_evaluate
 from muxnet.train.recipes import load_recipe
-
-from .conftest import TINY_SPEC
 
 FAST = ["--epochs", "2", "--workers", "0", "--batch-size", "4", "--image-size", "16", "--no-progress", "--threads", "1",
         "--set", "schedule.warmup_epochs=0", "--set", "optimizer.lr=0.05"]
