@@ -114,16 +114,21 @@ class MOEAD:
         order = self.rng.permutation(self.pop_size)
         children = []
         for k in order:
-            pool = self.neighbors[k] if self.rng.random() < self.prob_neighbor_mating else np.arange(self.pop_size)
-            a, b = self.rng.choice(pool, 2, replace=False)
-            child = self.space.crossover(self.population[a], self.population[b], self.rng)
-            child = tuple(self.space.mutate(child, self.rng))
+            child = self._offspring(int(k))
             if self.avoid_duplicates:
                 child = self._unseen(child)
             self.seen.add(child)
             children.append(child)
         self._order = [int(k) for k in order]
         return children
+
+    def _offspring(self, k: int) -> tuple[int, ...]:
+        """Sub-problem ``k``'s child: uniform crossover of two parents from its neighbourhood (or, with
+        probability ``1 - delta``, the whole population), then mutation."""
+        pool = self.neighbors[k] if self.rng.random() < self.prob_neighbor_mating else np.arange(self.pop_size)
+        a, b = self.rng.choice(pool, 2, replace=False)
+        child = self.space.crossover(self.population[a], self.population[b], self.rng)
+        return tuple(self.space.mutate(child, self.rng))
 
     def _unseen(self, child: tuple[int, ...], tries: int = 20) -> tuple[int, ...]:
         """``child``, or a mutant of it (one gene more per try) that MOEA/D has not proposed yet; after
