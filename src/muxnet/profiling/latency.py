@@ -185,8 +185,8 @@ class LatencyTable:
             raise LatencyTableError(f"{path}: latency table version {version!r}, this muxnet reads {TABLE_VERSION}; "
                                     "pass --rebuild-latency-table to measure a new one")
         if machine != self.machine:
-            differ = ", ".join(f"{k} {machine.get(k)!r} here {self.machine.get(k)!r}"
-                               for k in sorted(set(machine) | set(self.machine)) if machine.get(k) != self.machine.get(k))
+            keys = sorted(k for k in set(machine) | set(self.machine) if machine.get(k) != self.machine.get(k))
+            differ = ", ".join(f"{k} {machine.get(k)!r}, here {self.machine.get(k)!r}" for k in keys)
             raise LatencyTableError(f"{path}: latency table measured on another machine ({differ}); pass "
                                     "--rebuild-latency-table to measure this one, or another --latency-table")
         return {str(k): float(v) for k, v in entries.items()}
@@ -268,5 +268,5 @@ class LatencyTable:
                 "measured_now": self.measured}
 
 
-__all__ = ["LatencyTable", "LatencyTableError", "Timer", "Validation", "clock_for", "default_table_path", "machine_description",
-           "measure_module"]
+__all__ = ["LatencyTable", "LatencyTableError", "Timer", "Validation", "clock_for", "default_table_path",
+           "machine_description", "measure_module"]
