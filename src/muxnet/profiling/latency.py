@@ -96,16 +96,10 @@ def measure_module(module: nn.Module, shape: Sequence[int], threads: int = 1, wa
         torch.set_num_threads(previous)
 
 
-class _Head(nn.Module):
-    """A network's head as one module: 1x1 conv, BN, activation, global pooling, classifier."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        return m.forward_head(m.act2(m.bn2(m.conv_head(x))))
+def _head(model: nn.Module) -> nn.Module:
+    """A network's head as one module (in eval mode, where its dropout does nothing): 1x1 conv, BN, activation,
+    global pooling, classifier."""
+    return nn.Sequential(model.conv_head, model.bn2, model.act2, model.global_pool, model.classifier)
 
 
 def _block_key(block: BlockSpec, in_channels: int, stride: int, height: int, width: int) -> str:
@@ -226,7 +220,7 @@ class LatencyTable:
         for key, count in layout.blocks:
             total += count * self.block(*key)
         total += self._lookup(_head_key(spec, layout.head_input),
-                              lambda: (_Head(whole()), (1, *layout.head_input)))
+                              lambda: (_head(whole()), (1, *layout.head_input)))
         return total
 
     def measure_network(self, spec: NetworkSpec, input_size: Sequence[int] | None = None) -> float:
