@@ -224,10 +224,12 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     if not resume and archive_path.exists():
         raise SearchSetupError(f"{out_dir} already holds a search; pass --resume to continue it or choose "
                                "another --out (nothing was changed)")
+    archived: list[Evaluation] = []
     if resume:  # check before building anything heavy
         try:
             with Archive(archive_path) as old:
                 stored = old.get_meta("config")
+                archived = old.all()
         except ArchiveError as err:
             raise SearchSetupError(str(err)) from None
         _check_format(out_dir, stored or {}, config, state_path)
@@ -239,6 +241,9 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     space = _space(config)
     targets = parse_targets(config.targets, names)
     complexity = ComplexityCache(space, costs)
+    for row in archived:  # a resumed run neither counts nor times an archived genome again
+        if row.params is not None:
+            complexity.seed(row.genome, row.params, row.madds, row.other_costs)
     normaliser = Normaliser.for_space(space, complexity)
     normalised = np.stack([normaliser.check_target(t, i) for i, t in enumerate(targets)])
     sampler = TargetedSampler(space, complexity, normaliser.low, normaliser.span)
@@ -268,9 +273,6 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     archive = Archive(archive_path)
     try:
         if resume:
-            for row in archive.all():
-                if row.params is not None:
-                    complexity.seed(row.genome, row.params, row.madds, row.other_costs)
             if state_path.exists():
                 try:
                     state = json.loads(state_path.read_text())
