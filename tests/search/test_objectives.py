@@ -181,7 +181,11 @@ def test_custom_objectives_are_checked(tmp_path):
                    objectives=[energy])
     with pytest.raises(ObjectiveError, match=r"objective energy: nan .* finite number >= 0"):
         Objective("energy", lambda spec: float("nan"))(SearchSpace().decode(SearchSpace().extreme_genomes()[0]))
-    assert not any((tmp_path / d).exists() for d in "abcd")
+    with pytest.raises(ValueError, match="latency_threads: only used with latency among the objectives"):
+        SearchConfig(latency_threads=2)
+    with pytest.raises(ObjectiveError, match="a latency table is given but latency is not among the objectives"):
+        run_search(SearchConfig(evaluator="synthetic"), tmp_path / "e", log=quiet, rebuild_latency_table=True)
+    assert not any((tmp_path / d).exists() for d in "abcde")
 
 
 def test_a_latency_table_of_another_machine_stops_the_search_in_one_line(tmp_path, capsys):

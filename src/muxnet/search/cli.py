@@ -63,7 +63,8 @@ def search_from_args(args: argparse.Namespace) -> int:
         raise ValueError(f"--targets: with --objectives {args.objectives} give targets naming those costs, "
                          "e.g. 'params=1M,latency=5ms'")
     config = SearchConfig(preset=args.preset, targets=args.targets or DEFAULT_TARGETS, algorithm=args.algorithm,
-                          objectives=args.objectives, latency_table=args.latency_table,
+                          objectives=args.objectives,
+                          latency_table=str(Path(args.latency_table).resolve()) if args.latency_table else None,
                           latency_threads=args.latency_threads,
                           scalarization=args.scalarization, population=args.population,
                           generations=args.generations, evaluator=args.evaluator,

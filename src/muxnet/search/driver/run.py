@@ -96,6 +96,11 @@ class SearchConfig:
             raise ValueError(f"generations: must be >= 0, got {self.generations}")
         if not (self.evaluator in ("train", "synthetic") or self.evaluator.startswith("table:")):
             raise ValueError(f"evaluator: choose 'train', 'synthetic' or 'table:PATH', got {self.evaluator!r}")
+        uses_latency = "latency" in [n.strip().lower() for n in self.objectives.split(",")]
+        for name, unset in (("latency_table", None), ("latency_threads", 1)):
+            if getattr(self, name) != unset and not uses_latency:
+                raise ValueError(f"{name}: only used with latency among the objectives, got objectives "
+                                 f"{self.objectives!r}")
         if self.restrict_to_table and not self.evaluator.startswith("table:"):
             raise ValueError(f"restrict_to_table: needs a 'table:PATH' evaluator, got {self.evaluator!r}")
 
@@ -186,6 +191,9 @@ def _cost_objectives(config: SearchConfig, custom: Sequence[Objective], latency_
         raise ObjectiveError(f"objectives: the custom objective {unused[0]} is not in --objectives "
                              f"{config.objectives!r}; add it or leave it out")
     table = None
+    if (latency_table is not None or rebuild) and "latency" not in names:
+        raise ObjectiveError(f"objectives: a latency table is given but latency is not among the objectives "
+                             f"{config.objectives!r}")
     if "latency" in names:
         from ...profiling.latency import LatencyTable
 
