@@ -205,3 +205,18 @@ def test_a_latency_table_of_another_machine_stops_the_search_in_one_line(tmp_pat
     assert "measured on another machine" in err[0] and "--targets: with --objectives" in err[1]
     assert "params is given twice" in err[2]
     assert not (tmp_path / "run").exists() and not (tmp_path / "run2").exists()
+
+
+def test_one_cost_sub_problems_spread_along_it_and_normalise_over_its_range():
+    from muxnet.search.decomposition import reference_directions
+    from muxnet.search.objectives import ComplexityCache, Normaliser
+
+    subproblems = reference_directions(np.array([[0.0, 0.4], [0.0, 0.8]]), per_target=3, spread=0.05)
+    assert subproblems.weights.shape == (6, 2)
+    np.testing.assert_allclose(subproblems.weights[:3, 1], [0.4, 0.45, 0.35])  # the target, then either side
+    space = SearchSpace("small")
+    energy = Objective("energy", lambda spec: count_spec(spec)[1] / 1e6, range=(1.0, 9.0))
+    normaliser = Normaliser.for_space(space, ComplexityCache(space, [energy]))
+    assert normaliser.objectives == ("error", "energy") and normaliser.ranges == ((1.0, 9.0),)
+    np.testing.assert_allclose(normaliser(0.25, 5.0), [0.25, 0.5])
+    np.testing.assert_allclose(normaliser.check_target(Target({"energy": 3.0}, 0.1), 0), [0.1, 0.25])
