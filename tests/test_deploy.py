@@ -15,10 +15,13 @@ from muxnet.deploy import (
     fold_batchnorm,
     grouped_conv_as_depthwise,
     interleave_channel_multiplexing,
+    pad_depthwise_channels,
     rewrite_spatial_multiplexing,
     superpixel_as_conv,
 )
+from muxnet.deploy.padding import pad_depthwise_block, paddable
 from muxnet.layers import SpatialMultiplexConv
+from muxnet.layers.mixconv import MixConv
 from muxnet.layers.spatial_multiplexing import subpixel, superpixel
 
 
@@ -73,11 +76,35 @@ def test_deploy_rewrites_the_muxnet_layers(name):
 
 
 @pytest.mark.parametrize("rewrites", [("batchnorm",), ("grouped_conv",), ("channel_multiplexing",),
-                                      ("spatial_multiplexing",)])
+                                      ("spatial_multiplexing",), ("depthwise_padding",), ("spatial_kernel",)])
 def test_each_rewrite_alone_is_exact(rewrites):
     model = randomise_batchnorm(muxnet.create_model("muxnet_s", num_classes=5)).double().eval()
     x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
     assert max_error(model, deploy(model, rewrites=rewrites), x) < 1e-10
+
+
+def test_depthwise_padding_makes_every_mixconv_split_a_multiple_of_8():
+    model = randomise_batchnorm(muxnet.create_model("muxnet_m", num_classes=5)).double().eval()
+    folded = fold_batchnorm(deploy(model, rewrites=()))
+    odd = [m for m in folded.modules() if paddable(m)]
+    assert odd and any(isinstance(m.conv_dw, MixConv) for m in odd)  # the 89-channel splits of stage 5
+    padded = pad_depthwise_channels(folded)
+    assert not any(paddable(m) for m in padded.modules())
+    for block in odd:
+        assert all(c.in_channels % 8 == 0 and c.groups == c.in_channels for c in block.conv_dw)
+        assert block.conv_pw.out_channels == block.conv_pwl.in_channels == sum(block.conv_dw.in_splits)
+    for size in SIZES:
+        x = torch.randn(2, 3, size, size, dtype=torch.float64)
+        assert max_error(model, padded, x) < 1e-10
+
+
+def test_depthwise_padding_needs_folded_batchnorm():
+    model = muxnet.create_model("muxnet_m", num_classes=5).eval()
+    block = next(m for m in model.modules() if isinstance(getattr(m, "conv_dw", None), MixConv)
+                 and any(c.in_channels % 8 for c in m.conv_dw))
+    assert not paddable(block)
+    with pytest.raises(ValueError, match="cannot be padded"):
+        pad_depthwise_block(block)
 
 
 def test_deploy_rejects_unknown_rewrites():

@@ -17,9 +17,11 @@ from .batchnorm import batchnorm_affine, fold_batchnorm, fold_into
 from .channel import InterleavedMuxConvBlock, interleave_channel_multiplexing
 from .grouped import GroupedAsDepthwise, grouped_conv_as_depthwise
 from .kernel import FusedSpatialMultiplexing, fuse_spatial_multiplexing, kernel_available
+from .padding import pad_depthwise_channels
 from .spatial import MultiplexedParts, rewrite_spatial_multiplexing, superpixel_as_conv
 
-REWRITES = ("spatial_multiplexing", "batchnorm", "spatial_kernel", "grouped_conv", "channel_multiplexing")
+REWRITES = ("spatial_multiplexing", "batchnorm", "depthwise_padding", "spatial_kernel", "grouped_conv",
+            "channel_multiplexing")
 
 
 @torch.no_grad()
@@ -37,10 +39,12 @@ def deploy(model: nn.Module, rewrites: tuple[str, ...] = REWRITES, inplace: bool
         raise ValueError(f"unknown rewrite(s) {unknown}; expected a subset of {list(REWRITES)}")
     model = model if inplace else copy.deepcopy(model)
     model.eval()
-    if {"spatial_multiplexing", "batchnorm", "spatial_kernel"} & set(rewrites):
+    if {"spatial_multiplexing", "batchnorm", "depthwise_padding", "spatial_kernel"} & set(rewrites):
         model = rewrite_spatial_multiplexing(model)
-    if "batchnorm" in rewrites:
+    if {"batchnorm", "depthwise_padding"} & set(rewrites):  # padding pads the folded biases along
         model = fold_batchnorm(model)
+    if "depthwise_padding" in rewrites:
+        model = pad_depthwise_channels(model)
     if "spatial_kernel" in rewrites:
         model = fuse_spatial_multiplexing(model)
     if "grouped_conv" in rewrites:
@@ -65,6 +69,7 @@ __all__ = [
     "fuse_spatial_multiplexing",
     "grouped_conv_as_depthwise",
     "interleave_channel_multiplexing",
+    "pad_depthwise_channels",
     "kernel_available",
     "rewrite_spatial_multiplexing",
     "superpixel_as_conv",
