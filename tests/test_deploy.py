@@ -11,18 +11,22 @@ from muxnet.deploy import (
     GroupedAsDepthwise,
     InterleavedMuxConvBlock,
     MultiplexedParts,
+    UnshuffledMuxConvBlock,
     deploy,
     fold_batchnorm,
+    fold_channel_shuffle,
     grouped_conv_as_depthwise,
     interleave_channel_multiplexing,
     pad_depthwise_channels,
     rewrite_spatial_multiplexing,
     superpixel_as_conv,
 )
+from muxnet.deploy.channel import shuffle_permutation
 from muxnet.deploy.padding import pad_depthwise_block, paddable
 from muxnet.layers import SpatialMultiplexConv
 from muxnet.layers.mixconv import MixConv
 from muxnet.layers.spatial_multiplexing import subpixel, superpixel
+from muxnet.models.blocks import MuxConvBlock
 
 
 def randomise_batchnorm(model: nn.Module) -> nn.Module:
@@ -68,7 +72,8 @@ def test_deploy_rewrites_the_muxnet_layers(name):
     deployed = deploy(model)
     kinds = {type(m) for m in deployed.modules()}
     assert GroupedAsDepthwise in kinds or name == "muxnet_xs"  # xs has no G=2 conv
-    assert InterleavedMuxConvBlock in kinds
+    assert UnshuffledMuxConvBlock in kinds  # the last block of a stage
+    assert InterleavedMuxConvBlock in kinds or name == "muxnet_xs"  # xs has one channel-mux block per stage
     assert (MultiplexedParts in kinds) == (name != "muxnet_m")
     x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
     assert max_error(model, deployed, x) < 1e-10
@@ -76,7 +81,8 @@ def test_deploy_rewrites_the_muxnet_layers(name):
 
 
 @pytest.mark.parametrize("rewrites", [("batchnorm",), ("grouped_conv",), ("channel_multiplexing",),
-                                      ("spatial_multiplexing",), ("depthwise_padding",), ("spatial_kernel",)])
+                                      ("spatial_multiplexing",), ("depthwise_padding",), ("spatial_kernel",),
+                                      ("shuffle_folding",)])
 def test_each_rewrite_alone_is_exact(rewrites):
     model = randomise_batchnorm(muxnet.create_model("muxnet_s", num_classes=5)).double().eval()
     x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
@@ -105,6 +111,27 @@ def test_depthwise_padding_needs_folded_batchnorm():
     assert not paddable(block)
     with pytest.raises(ValueError, match="cannot be padded"):
         pad_depthwise_block(block)
+
+
+@pytest.mark.parametrize("name", ["muxnet_m", "mobilenetv2_channelmux_l025"])  # equal and unequal parts
+def test_channel_shuffle_folded_into_the_next_pointwise_conv(name):
+    model = randomise_batchnorm(muxnet.create_model(name, num_classes=5)).double().eval()
+    folded = fold_channel_shuffle(deploy(model, rewrites=()))
+    unshuffled = [m for m in folded.modules() if isinstance(m, UnshuffledMuxConvBlock)]
+    # one per stage end: the last block of a stage feeds the next stage's expanding conv or the head
+    assert len(unshuffled) == 5
+    kept = [m for m in folded.modules() if isinstance(m, MuxConvBlock) and m.left_out]
+    assert len(kept) > len(unshuffled)  # blocks followed by a channel-multiplexing block keep their shuffle
+    for size in SIZES:
+        x = torch.randn(2, 3, size, size, dtype=torch.float64)
+        assert max_error(model, folded, x) < 1e-10
+
+
+def test_shuffle_permutation_is_the_blocks_shuffle():
+    block = next(m for m in muxnet.create_model("mobilenetv2_channelmux_l025").modules()
+                 if isinstance(m, MuxConvBlock) and m.left_out)
+    z = torch.randn(1, block.processed + block.left_out, 3, 3)
+    assert torch.equal(block.shuffle(z), z[:, shuffle_permutation(block)])
 
 
 def test_deploy_rejects_unknown_rewrites():

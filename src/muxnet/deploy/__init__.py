@@ -14,14 +14,19 @@ import torch
 from torch import nn
 
 from .batchnorm import batchnorm_affine, fold_batchnorm, fold_into
-from .channel import InterleavedMuxConvBlock, interleave_channel_multiplexing
+from .channel import (
+    InterleavedMuxConvBlock,
+    UnshuffledMuxConvBlock,
+    fold_channel_shuffle,
+    interleave_channel_multiplexing,
+)
 from .grouped import GroupedAsDepthwise, grouped_conv_as_depthwise
 from .kernel import FusedSpatialMultiplexing, fuse_spatial_multiplexing, kernel_available
 from .padding import pad_depthwise_channels
 from .spatial import MultiplexedParts, rewrite_spatial_multiplexing, superpixel_as_conv
 
 REWRITES = ("spatial_multiplexing", "batchnorm", "depthwise_padding", "spatial_kernel", "grouped_conv",
-            "channel_multiplexing")
+            "channel_multiplexing", "shuffle_folding")
 
 
 @torch.no_grad()
@@ -49,6 +54,8 @@ def deploy(model: nn.Module, rewrites: tuple[str, ...] = REWRITES, inplace: bool
         model = fuse_spatial_multiplexing(model)
     if "grouped_conv" in rewrites:
         model = grouped_conv_as_depthwise(model)
+    if "shuffle_folding" in rewrites:
+        model = fold_channel_shuffle(model)
     if "channel_multiplexing" in rewrites:
         model = interleave_channel_multiplexing(model)
     for p in model.parameters():
@@ -61,10 +68,12 @@ __all__ = [
     "FusedSpatialMultiplexing",
     "GroupedAsDepthwise",
     "InterleavedMuxConvBlock",
+    "UnshuffledMuxConvBlock",
     "MultiplexedParts",
     "batchnorm_affine",
     "deploy",
     "fold_batchnorm",
+    "fold_channel_shuffle",
     "fold_into",
     "fuse_spatial_multiplexing",
     "grouped_conv_as_depthwise",
