@@ -2,7 +2,7 @@
 and a spatially multiplexed conv against the depthwise conv of the same width, each in one interleaved run.
 
     python benchmarks/bench_deploy.py models [--paths eager deploy onnxruntime] [--repeats 40] [--threads 1]
-    python benchmarks/bench_deploy.py layers [--repeats 40]
+    python benchmarks/bench_deploy.py layers [--repeats 40]   # also the deployed layers without the fused kernel
     python benchmarks/bench_deploy.py rewrites [--models muxnet_m muxnet_s]   # what each rewrite buys
 """
 
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from muxnet.benchmark import PATHS, benchmark, build_model, format_table, plot
-from muxnet.deploy import REWRITES, deploy
+from muxnet.deploy import REWRITES, FusedSpatialMultiplexing, deploy
 from muxnet.layers import SpatialMultiplexConv
 
 MODELS = ["muxnet_m", "mobilenetv3_large_100", "muxnet_l", "muxnet_s", "muxnet_xs", "mobilenetv3_small_100",
@@ -65,7 +65,15 @@ def main() -> None:
         print(format_table(results))
     else:
         channels, size = 120, 28
-        results = benchmark(layers(channels), args.paths, input_size=(channels, size, size), repeats=args.repeats,
+        variants = layers(channels)
+        for name, layer in list(variants.items()):  # the deployed layer without the fused kernel, for comparison
+            if name.startswith("spatial mux"):
+                reference = deploy(layer)
+                for module in reference.modules():
+                    if isinstance(module, FusedSpatialMultiplexing):
+                        module.use_kernel = False
+                variants[f"{name} PyTorch form"] = reference
+        results = benchmark(variants, args.paths, input_size=(channels, size, size), repeats=args.repeats,
                             threads=args.threads)
         print(f"one layer (+ its BatchNorm): {channels} channels, {size}x{size}, batch 1")
         print(format_table(results))

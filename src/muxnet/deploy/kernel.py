@@ -145,12 +145,13 @@ class FusedSpatialMultiplexing(nn.Module):
     """A deployed spatially multiplexed conv computed by the fused kernel; ``reference`` is its PyTorch form.
 
     Runs the kernel for CPU float32/float64 inputs in eager mode without autograd, the reference otherwise
-    (tracing, export, ``torch.compile``, other devices, or no compiler).
+    (tracing, export, ``torch.compile``, other devices, no compiler, or ``use_kernel = False``).
     """
 
     def __init__(self, parts: MultiplexedParts):
         super().__init__()
         self.reference = parts
+        self.use_kernel = True
         self.layer_name = next((p.layer_name for p in parts.parts if isinstance(p, SubpixelConv)), None)
         taps, biases, phased = _taps(parts)
         dtype = next(parts.parameters()).dtype
@@ -181,7 +182,7 @@ class FusedSpatialMultiplexing(nn.Module):
 
     def _kernel_for(self, x: torch.Tensor):
         """The kernel function and the tap tables' addresses, or ``None`` where the reference must run."""
-        if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
+        if not self.use_kernel or torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
             return None  # tracing (TorchScript ONNX export), torch.export and torch.compile see the reference
         if x.device.type != "cpu" or x.dim() != 4 or (x.requires_grad and torch.is_grad_enabled()):
             return None
@@ -227,4 +228,6 @@ def fuse_spatial_multiplexing(model: nn.Module) -> nn.Module:
     Apply after BatchNorm folding (the kernel takes the folded bias) and before the grouped-conv rewrite (which
     then rewrites only the reference form, the one ONNX export and ``torch.compile`` use).
     """
-    return replace_modules(model, lambda m: isinstance(m, MultiplexedParts), FusedSpatialMultiplexing)
+    fused = {id(m.reference) for m in model.modules() if isinstance(m, FusedSpatialMultiplexing)}
+    return replace_modules(model, lambda m: isinstance(m, MultiplexedParts) and id(m) not in fused,
+                           FusedSpatialMultiplexing)
