@@ -5,6 +5,7 @@ The kernel is compiled once per machine into the user cache (about a second), so
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import pytest
@@ -64,6 +65,17 @@ def test_deployed_spatial_multiplexing_models_use_the_kernel(name):
     for size in (64, 96):
         x = torch.randn(2, 3, size, size, dtype=torch.float64)
         assert max_error(model, deployed, x) < 1e-10
+
+
+@needs_kernel
+def test_a_used_fused_layer_can_be_copied_and_deployed_again():
+    layer, deployed = deployed_layer(64, 3, 2, (-1, 0, 0, 1))
+    x = torch.randn(1, 64, 8, 8, dtype=torch.float64)
+    deployed(x)  # caches the tap tables' addresses
+    again = deploy(deployed)  # a deep copy; nothing is fused twice
+    assert sum(isinstance(m, FusedSpatialMultiplexing) for m in again.modules()) == 1
+    assert max_error(layer, again, x) < 1e-10
+    assert max_error(deployed, copy.deepcopy(deployed), x) == 0
 
 
 @needs_kernel

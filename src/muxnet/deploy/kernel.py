@@ -176,6 +176,11 @@ class FusedSpatialMultiplexing(nn.Module):
         self.register_buffer("tap_w", torch.tensor([t[3] for t in flat], dtype=dtype), persistent=False)
         self.register_buffer("bias", torch.tensor(bias, dtype=dtype), persistent=False)
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_tables"] = None  # addresses and the loaded library are per process (and cannot be pickled)
+        return state
+
     def _apply(self, fn, *args, **kwargs):
         self._tables = None  # .to() / .double() move the tap tables: take their addresses again
         return super()._apply(fn, *args, **kwargs)
