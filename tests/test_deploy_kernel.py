@@ -47,6 +47,18 @@ def test_fused_layer_is_exact(config):
 
 
 @needs_kernel
+def test_fused_layer_is_exact_with_two_threads():
+    layer, deployed = deployed_layer(96, 5, 2, (-1, 0, 1))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # OpenMP over channels, one accumulator per thread
+    try:
+        x = torch.randn(3, 96, 14, 14, dtype=torch.float64)
+        assert max_error(layer, deployed, x) < 1e-10
+    finally:
+        torch.set_num_threads(threads)
+
+
+@needs_kernel
 def test_fused_layer_takes_odd_sizes_without_subpixel_part_and_refuses_them_with_one():
     layer, deployed = deployed_layer(40, 5, 1, (0, 0, 1))
     x = torch.randn(1, 40, 7, 9, dtype=torch.float64)
