@@ -2,8 +2,10 @@
 and a spatially multiplexed conv against the depthwise conv of the same width, each in one interleaved run.
 
     python benchmarks/bench_deploy.py models [--paths eager deploy onnxruntime] [--repeats 40] [--threads 1]
-    python benchmarks/bench_deploy.py layers [--repeats 40]
+    python benchmarks/bench_deploy.py layers [--repeats 40]   # also the deployed layers without the fused kernel
     python benchmarks/bench_deploy.py rewrites [--models muxnet_m muxnet_s]   # what each rewrite buys
+    python benchmarks/bench_deploy.py subset --models muxnet_xs muxnet_m --rewrites batchnorm grouped_conv \
+        --references mobilenetv3_small_100   # every rewrite vs only the given ones, next to as-built references
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 from torch import nn
 
 from muxnet.benchmark import PATHS, benchmark, build_model, format_table, plot
-from muxnet.deploy import REWRITES, deploy
+from muxnet.deploy import REWRITES, FusedSpatialMultiplexing, deploy
 from muxnet.layers import SpatialMultiplexConv
 
 MODELS = ["muxnet_m", "mobilenetv3_large_100", "muxnet_l", "muxnet_s", "muxnet_xs", "mobilenetv3_small_100",
@@ -38,11 +40,13 @@ def layers(channels: int) -> dict[str, nn.Module]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("models", "layers", "rewrites"))
+    parser.add_argument("what", choices=("models", "layers", "rewrites", "subset"))
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rewrites", nargs="+", default=[], choices=REWRITES, help="subset: the smaller rewrite set")
+    parser.add_argument("--references", nargs="+", default=[], help="subset: models timed as built alongside")
     parser.add_argument("--chart", help="also write a PNG bar chart")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeats} interleaved runs")
@@ -50,6 +54,16 @@ def main() -> None:
         results = benchmark([m.removeprefix("timm/") if m == "timm:mixnet_m" else m for m in args.models],
                             args.paths, repeats=args.repeats, threads=args.threads)
         print("batch 1, 3x224x224")
+        print(format_table(results))
+    elif args.what == "subset":
+        variants = {}
+        for name in args.models:
+            model = build_model(name)
+            variants[f"{name} deployed"] = deploy(model)
+            variants[f"{name} only {'+'.join(args.rewrites) or 'none'}"] = deploy(model, rewrites=tuple(args.rewrites))
+        variants.update({name: build_model(name) for name in args.references})
+        results = benchmark(variants, args.paths, repeats=args.repeats, threads=args.threads, rewrites=())
+        print(f"batch 1, 3x224x224; every rewrite vs only {args.rewrites}; references as built")
         print(format_table(results))
     elif args.what == "rewrites":
         variants = {}
@@ -65,7 +79,15 @@ def main() -> None:
         print(format_table(results))
     else:
         channels, size = 120, 28
-        results = benchmark(layers(channels), args.paths, input_size=(channels, size, size), repeats=args.repeats,
+        variants = layers(channels)
+        for name, layer in list(variants.items()):  # the deployed layer without the fused kernel, for comparison
+            if name.startswith("spatial mux"):
+                reference = deploy(layer)
+                for module in reference.modules():
+                    if isinstance(module, FusedSpatialMultiplexing):
+                        module.use_kernel = False
+                variants[f"{name} PyTorch form"] = reference
+        results = benchmark(variants, args.paths, input_size=(channels, size, size), repeats=args.repeats,
                             threads=args.threads)
         print(f"one layer (+ its BatchNorm): {channels} channels, {size}x{size}, batch 1")
         print(format_table(results))

@@ -5,6 +5,7 @@ reports the median per model and its ratio to the first model. Absolute millisec
 runs or machines; the ratios are what to read.
 
     python benchmarks/bench_models.py [--threads 1] [--repeats 30] [--size 224] [--models muxnet_m mixnet_m ...]
+        [--deploy]   # time the muxnet.deploy() forms (timm models run as built)
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--deploy", action="store_true", help="time the exact muxnet.deploy() forms")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch 1, {args.size}x{args.size}, "
@@ -79,12 +81,17 @@ def main() -> None:
     for name, model in models.items():
         p = muxnet.profile(model, (3, args.size, args.size))
         counts[name] = f"{p.params / 1e6:.2f}M / {p.madds / 1e6:.0f}M"
+    if args.deploy:
+        models = {name: muxnet.deploy(model) for name, model in models.items()}
+    form = "deployed" if args.deploy else "as built"
     times = time_side_by_side(models, torch.randn(1, 3, args.size, args.size), args.repeats)
-    print_table("Whole models (CPU, batch 1)", times, counts)
+    print_table(f"Whole models (CPU, batch 1, {form})", times, counts)
 
     layers = layer_models(240)
+    if args.deploy:
+        layers = {name: muxnet.deploy(layer) for name, layer in layers.items()}
     layer_times = time_side_by_side(layers, torch.randn(8, 240, 28, 28), args.repeats)
-    print_table("The kxk conv of a normal block: 240 channels, 28x28, batch 8", layer_times)
+    print_table(f"The kxk conv of a normal block: 240 channels, 28x28, batch 8, {form}", layer_times)
 
 
 if __name__ == "__main__":

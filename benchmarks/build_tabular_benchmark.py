@@ -1,18 +1,20 @@
 """Build the project's tabular NAS benchmark: every genome of an enumerable sub-space, proxy-trained once.
 
 No public tabular benchmark of this search space exists (nor could one be downloaded here), so this script makes
-one with the project's own proxy trainer: the ``small`` preset (32x32, 10 classes), a fixed base genome, and a
-few genes left free (by default the normal blocks' repetitions N in all four stages and their expansion E in
-stages 3 and 4: 4^4 * 2^2 = 1,024 genomes spanning the space's whole depth range). Each genome is trained on
-the digits training split and its error measured on the validation split, with a per-genome seed, so the table
-is reproducible row by row.
+one with the project's own proxy trainer: the ``small`` preset (32x32, 10 classes), a fixed base genome, and ten
+genes left two options each (2^10 = 1,024 genomes): whether each of the four stages has a normal block
+(N in {0, 1}), the expansion ratio E of each stage's reduction block, and the reduction kernels of stages 3 and 4.
+Every one of these genes changes the network (a gene of a stage's normal blocks would collapse when N = 0), so
+the table holds 1,024 distinct networks, and none is deeper than one normal block per stage, which keeps the
+table buildable on a CPU. Each genome is trained on the digits training split and its error measured on the
+validation split, with a per-genome seed, so the table is reproducible row by row.
 
 It is meant to run in the background: each finished genome is appended (and flushed) to a CSV, a restart skips
 the rows already there, and ``--shard i/n`` splits the work across processes. When every genome is done the CSV
 is compressed to ``--out`` (``.csv.gz``: genome, error, params, madds, seconds) beside a JSON description of
 the sub-space and the command that made it.
 
-    python benchmarks/build_tabular_benchmark.py      # resumable; 20-70 s per genome on a loaded 2-core VM
+    python benchmarks/build_tabular_benchmark.py      # resumable; 10-20 s per genome on one core
     python benchmarks/build_tabular_benchmark.py --shard 0/2 & python benchmarks/build_tabular_benchmark.py --shard 1/2
 """
 
@@ -34,10 +36,13 @@ from muxnet.profiling import count_spec
 from muxnet.search.evaluators import candidate_seed, train_candidate
 from muxnet.search.space import SearchSpace, genome_key
 
-# The genes left free and the base genome's option for every other gene (MUXNet-m's choices where it has them:
-# K=3, G=2, L=0.5, no spatial multiplexing, reduction kernels [3,5,7] with E=6).
-FREE_GENES = ("stage1.normal.repeat", "stage2.normal.repeat", "stage3.normal.repeat", "stage4.normal.repeat",
-              "stage3.normal.expand_ratio", "stage4.normal.expand_ratio")
+# The genes left free, each with the option indices it takes, and the base genome's option for every other gene
+# (MUXNet-m's choices where it has them: K=3, G=2, L=0.5, no spatial multiplexing, E=6).
+FREE_GENES: dict[str, tuple[int, ...]] = {
+    **{f"stage{s}.normal.repeat": (0, 1) for s in range(1, 5)},  # N = 0 or 1
+    **{f"stage{s}.reduction.expand_ratio": (0, 1) for s in range(1, 5)},  # E = 4 or 6
+    **{f"stage{s}.reduction.kernel_size": (0, 1) for s in (3, 4)},  # 3 or MixConv [3, 5, 7]
+}
 BASE_OPTIONS = {"normal.kernel_size": 3, "normal.expand_ratio": 6, "normal.group_factor": 2, "normal.repeat": 1,
                 "normal.leave_out": 0.5, "normal.scales": (), "reduction.kernel_size": (3, 5, 7),
                 "reduction.expand_ratio": 6}
@@ -47,12 +52,12 @@ def base_genome(space: SearchSpace) -> list[int]:
     return [gene.options.index(BASE_OPTIONS[gene.name]) for gene in space.genes]
 
 
-def enumerate_genomes(space: SearchSpace, free: tuple[str, ...] = FREE_GENES) -> list[tuple[int, ...]]:
+def enumerate_genomes(space: SearchSpace, free: dict[str, tuple[int, ...]] = FREE_GENES) -> list[tuple[int, ...]]:
     labels = [g.label for g in space.genes]
     positions = [labels.index(name) for name in free]
     base = base_genome(space)
     genomes = []
-    for choice in itertools.product(*(range(len(space.genes[p].options)) for p in positions)):
+    for choice in itertools.product(*free.values()):
         genome = list(base)
         for p, v in zip(positions, choice):
             genome[p] = v
@@ -125,7 +130,7 @@ def merge(work: Path, genomes: list[tuple[int, ...]], out: Path, args: argparse.
         writer.writerow(["genome", "error", "params", "madds", "seconds"])
         for g in genomes:
             writer.writerow(rows[genome_key(g)])
-    description = {"preset": "small", "free_genes": list(FREE_GENES), "base_options": {
+    description = {"preset": "small", "free_genes": {k: list(v) for k, v in FREE_GENES.items()}, "base_options": {
         k: list(v) if isinstance(v, tuple) else v for k, v in BASE_OPTIONS.items()},
         "genomes": len(genomes), "epochs": args.epochs, "seed": args.seed, "data": "digits train/val, 32x32",
         "trainer": "muxnet.search.evaluators.train_candidate (AdamW lr 3e-3, batch 64)",

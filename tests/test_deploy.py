@@ -11,15 +11,22 @@ from muxnet.deploy import (
     GroupedAsDepthwise,
     InterleavedMuxConvBlock,
     MultiplexedParts,
+    UnshuffledMuxConvBlock,
     deploy,
     fold_batchnorm,
+    fold_channel_shuffle,
     grouped_conv_as_depthwise,
     interleave_channel_multiplexing,
+    pad_depthwise_channels,
     rewrite_spatial_multiplexing,
     superpixel_as_conv,
 )
+from muxnet.deploy.channel import shuffle_permutation
+from muxnet.deploy.padding import pad_depthwise_block, paddable
 from muxnet.layers import SpatialMultiplexConv
+from muxnet.layers.mixconv import MixConv
 from muxnet.layers.spatial_multiplexing import subpixel, superpixel
+from muxnet.models.blocks import MuxConvBlock
 
 
 def randomise_batchnorm(model: nn.Module) -> nn.Module:
@@ -65,7 +72,8 @@ def test_deploy_rewrites_the_muxnet_layers(name):
     deployed = deploy(model)
     kinds = {type(m) for m in deployed.modules()}
     assert GroupedAsDepthwise in kinds or name == "muxnet_xs"  # xs has no G=2 conv
-    assert InterleavedMuxConvBlock in kinds
+    assert UnshuffledMuxConvBlock in kinds  # the last block of a stage
+    assert InterleavedMuxConvBlock in kinds or name == "muxnet_xs"  # xs has one channel-mux block per stage
     assert (MultiplexedParts in kinds) == (name != "muxnet_m")
     x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
     assert max_error(model, deployed, x) < 1e-10
@@ -73,11 +81,57 @@ def test_deploy_rewrites_the_muxnet_layers(name):
 
 
 @pytest.mark.parametrize("rewrites", [("batchnorm",), ("grouped_conv",), ("channel_multiplexing",),
-                                      ("spatial_multiplexing",)])
+                                      ("spatial_multiplexing",), ("depthwise_padding",), ("spatial_kernel",),
+                                      ("shuffle_folding",)])
 def test_each_rewrite_alone_is_exact(rewrites):
     model = randomise_batchnorm(muxnet.create_model("muxnet_s", num_classes=5)).double().eval()
     x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
     assert max_error(model, deploy(model, rewrites=rewrites), x) < 1e-10
+
+
+def test_depthwise_padding_makes_every_mixconv_split_a_multiple_of_8():
+    model = randomise_batchnorm(muxnet.create_model("muxnet_m", num_classes=5)).double().eval()
+    folded = fold_batchnorm(deploy(model, rewrites=()))
+    odd = [m for m in folded.modules() if paddable(m)]
+    assert odd and any(isinstance(m.conv_dw, MixConv) for m in odd)  # the 89-channel splits of stage 5
+    padded = pad_depthwise_channels(folded)
+    assert not any(paddable(m) for m in padded.modules())
+    for block in odd:
+        assert all(c.in_channels % 8 == 0 and c.groups == c.in_channels for c in block.conv_dw)
+        assert block.conv_pw.out_channels == block.conv_pwl.in_channels == sum(block.conv_dw.in_splits)
+    for size in SIZES:
+        x = torch.randn(2, 3, size, size, dtype=torch.float64)
+        assert max_error(model, padded, x) < 1e-10
+
+
+def test_depthwise_padding_needs_folded_batchnorm():
+    model = muxnet.create_model("muxnet_m", num_classes=5).eval()
+    block = next(m for m in model.modules() if isinstance(getattr(m, "conv_dw", None), MixConv)
+                 and any(c.in_channels % 8 for c in m.conv_dw))
+    assert not paddable(block)
+    with pytest.raises(ValueError, match="cannot be padded"):
+        pad_depthwise_block(block)
+
+
+@pytest.mark.parametrize("name", ["muxnet_m", "mobilenetv2_channelmux_l025"])  # equal and unequal parts
+def test_channel_shuffle_folded_into_the_next_pointwise_conv(name):
+    model = randomise_batchnorm(muxnet.create_model(name, num_classes=5)).double().eval()
+    folded = fold_channel_shuffle(deploy(model, rewrites=()))
+    unshuffled = [m for m in folded.modules() if isinstance(m, UnshuffledMuxConvBlock)]
+    # one per stage end: the last block of a stage feeds the next stage's expanding conv or the head
+    assert len(unshuffled) == 5
+    kept = [m for m in folded.modules() if isinstance(m, MuxConvBlock) and m.left_out]
+    assert len(kept) > len(unshuffled)  # blocks followed by a channel-multiplexing block keep their shuffle
+    for size in SIZES:
+        x = torch.randn(2, 3, size, size, dtype=torch.float64)
+        assert max_error(model, folded, x) < 1e-10
+
+
+def test_shuffle_permutation_is_the_blocks_shuffle():
+    block = next(m for m in muxnet.create_model("mobilenetv2_channelmux_l025").modules()
+                 if isinstance(m, MuxConvBlock) and m.left_out)
+    z = torch.randn(1, block.processed + block.left_out, 3, 3)
+    assert torch.equal(block.shuffle(z), z[:, shuffle_permutation(block)])
 
 
 def test_deploy_rejects_unknown_rewrites():
@@ -148,9 +202,9 @@ def test_deployed_spatial_multiplexing_keeps_the_odd_size_error():
 def test_deploy_a_bare_layer_and_a_sequential_with_its_batchnorm():
     layer = nn.Sequential(SpatialMultiplexConv(32, 3, 2, (-1, 0, 0, 1)), nn.BatchNorm2d(32))
     randomise_batchnorm(layer).double().eval()
-    deployed = deploy(layer)
+    deployed = deploy(layer, rewrites=("spatial_multiplexing", "batchnorm"))
     assert isinstance(deployed[0], MultiplexedParts) and isinstance(deployed[1], nn.Identity)
     bare = SpatialMultiplexConv(32, 5, 1, (1, 0, 1)).double().eval()
     x = torch.randn(2, 32, 8, 8, dtype=torch.float64)
-    assert isinstance(deploy(bare), MultiplexedParts)
+    assert isinstance(deploy(bare, rewrites=("spatial_multiplexing",)), MultiplexedParts)
     assert max_error(layer, deployed, x) < 1e-10 and max_error(bare, deploy(bare), x) < 1e-10

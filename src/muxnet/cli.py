@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu, cuda or cuda:N")
     p.set_defaults(func=cmd_cam)
 
-    p = sub.add_parser("search", help="the tri-objective (error, params, MAdds) architecture search "
+    p = sub.add_parser("search", help="the tri-objective (error, params, MAdds or latency) architecture search "
                        "(no arguments: a ~5 minute search on the embedded digits)")
     from .search.cli import add_search_arguments
 

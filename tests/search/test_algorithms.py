@@ -150,7 +150,60 @@ def test_both_algorithms_speak_the_protocol_through_the_registry():
         restored.load_state_dict(json.loads(json.dumps(algo.state_dict())))
         assert restored.done and restored.best() == best
     other = create_algorithm("re", IntegerSpace(), subproblems, PBI(5.0), budget=30, seed=1)
-    with pytest.raises(ValueError, match="expected moead state version 1, got 're'"):
+    with pytest.raises(ValueError, match="expected moead state version 2, got 're'"):
         create_algorithm("moead", IntegerSpace(), subproblems, PBI(5.0), 30, 1).load_state_dict(other.state_dict())
     with pytest.raises(ValueError, match="algorithm: unknown 'nsga'; choose one of moead, re"):
         create_algorithm("nsga", IntegerSpace(), subproblems, PBI(5.0), 30, 1)
+
+
+class BinarySpace(IntegerSpace):
+    """Six binary genes: 64 genomes, so that an unguarded MOEA/D soon proposes the same genome twice."""
+
+    def sample(self, rng):
+        return tuple(int(v) for v in rng.integers(0, 2, 6))
+
+    def crossover(self, a, b, rng):
+        take = rng.random(6) < 0.5
+        return tuple(y if t else x for x, y, t in zip(a, b, take))
+
+    def mutate(self, g, rng):
+        return tuple(int(v) ^ int(f) for v, f in zip(g, rng.random(6) < 1 / 6))
+
+    def mutate_one(self, g, rng):
+        g = list(g)
+        g[int(rng.integers(6))] ^= 1
+        return tuple(g)
+
+
+def proposals(avoid_duplicates: bool) -> list[tuple[int, ...]]:
+    weights = get_reference_directions("das-dennis", 3, n_partitions=2)  # 6 sub-problems
+    algo = MOEAD(BinarySpace(), weights, n_neighbors=3, scalarization=PBI(5.0), seed=3,
+                 avoid_duplicates=avoid_duplicates)
+    asked = []
+    for _ in range(6):
+        genomes = algo.ask()
+        asked += genomes
+        x = np.asarray(genomes, dtype=float)
+        algo.tell(genomes, np.stack([x[:, :2].sum(1), x[:, 2:4].sum(1), 2 - x[:, 4:].sum(1)], axis=1))
+    return asked
+
+
+def test_moead_never_proposes_a_genome_twice_when_asked_not_to():
+    assert len(set(proposals(avoid_duplicates=False))) < 36  # the failure this guards against
+    assert len(set(proposals(avoid_duplicates=True))) == 36
+
+
+def test_moead_replacement_limit_caps_how_many_sub_problems_one_child_takes():
+    weights = get_reference_directions("das-dennis", 3, n_partitions=2)
+    for n_replace, replaced in ((None, 6), (2, 2)):
+        algo = MOEAD(IntegerSpace(), weights, n_neighbors=6, scalarization=PBI(5.0), ideal=np.zeros(3), seed=0,
+                     n_replace=n_replace)
+        first = algo.ask()
+        algo.tell(first, np.full((len(first), 3), 5.0))
+        children = algo.ask()
+        F = np.full((len(children), 3), 9.0)
+        F[0] = 0.01  # the first child beats every member on every sub-problem
+        algo.tell(children, F)
+        assert sum(member == tuple(children[0]) for member in algo.population) == replaced
+    with pytest.raises(ValueError, match="n_replace must be at least 1"):
+        MOEAD(IntegerSpace(), weights, n_replace=0)

@@ -43,7 +43,7 @@ def test_pbi_picks_one_model_for_all_default_targets_where_asf_picks_one_near_ea
     targets = parse_targets(SearchConfig().targets)
     models = np.array([[0.30, 0.6e6, 2.0e6], [0.25, 1.0e6, 3.5e6], [0.22, 1.5e6, 5.5e6], [0.35, 0.45e6, 1.5e6]])
     F = np.stack([_normalise(*m) for m in models])
-    weights = np.stack([_normalise(0.0, t.params, t.madds) for t in targets])
+    weights = np.stack([_normalise(0.0, t["params"], t["madds"]) for t in targets])
     pbi = PBI(5.0)
     asf = TargetASF(low=LOW, span=SPAN)
     pbi_picks = {int(np.argmin(pbi(F, w, np.zeros(3)))) for w in weights}
@@ -68,12 +68,12 @@ def test_targeted_initial_members_start_near_each_target():
     sampler = TargetedSampler(space, complexity, normaliser.low, normaliser.span)
     rng = np.random.default_rng(0)
     for target in parse_targets(SearchConfig().targets):
-        reference = normaliser(0.0, target.params, target.madds)
+        reference = normaliser(0.0, target["params"], target["madds"])
         genomes = [sampler.sample_near(reference, rng) for _ in range(3)]
         assert len(set(genomes)) == 3
         for g in genomes:
             cost = complexity(g)
-            assert relative_distance(cost.params, cost.madds, target.params, target.madds) < 0.1
+            assert relative_distance([cost.params, cost.madds], [target["params"], target["madds"]]) < 0.1
 
 
 def test_unreachable_target_is_refused_before_training_naming_the_closest_point(tmp_path):
@@ -92,8 +92,8 @@ def test_distinct_targets_give_distinct_picks_near_each_target(tmp_path):
     for entry, pick in zip(result.best_per_target, picks):
         assert abs(pick["params"] / entry["target_params"] - 1) <= 0.2, entry
         assert abs(pick["madds"] / entry["target_madds"] - 1) <= 0.2, entry
-        assert pick["distance"] == pytest.approx(relative_distance(pick["params"], pick["madds"],
-                                                                   entry["target_params"], entry["target_madds"]))
+        assert pick["distance"] == pytest.approx(relative_distance([pick["params"], pick["madds"]],
+                                                                   [entry["target_params"], entry["target_madds"]]))
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["scalarization"] == "asf"
     for t in (1, 2, 3):

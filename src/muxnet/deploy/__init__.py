@@ -1,8 +1,9 @@
 """``deploy(model)``: an inference-only model that computes exactly what ``model`` computes, faster.
 
 Each rewrite is its own function and can be applied alone; :func:`deploy` applies them in the order they
-depend on each other (BatchNorm folds through the rewritten spatial multiplexing, and the grouped convs are
-split into depthwise convs only after BatchNorm has been folded into them).
+depend on each other (BatchNorm folds through the rewritten spatial multiplexing, the fused spatial-multiplexing
+kernel takes the folded weights, and the grouped convs are split into depthwise convs only after BatchNorm has
+been folded into them).
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ import torch
 from torch import nn
 
 from .batchnorm import batchnorm_affine, fold_batchnorm, fold_into
-from .channel import InterleavedMuxConvBlock, interleave_channel_multiplexing
+from .channel import (
+    InterleavedMuxConvBlock,
+    UnshuffledMuxConvBlock,
+    fold_channel_shuffle,
+    interleave_channel_multiplexing,
+)
 from .grouped import GroupedAsDepthwise, grouped_conv_as_depthwise
+from .kernel import FusedSpatialMultiplexing, fuse_spatial_multiplexing, kernel_available
+from .padding import pad_depthwise_channels
 from .spatial import MultiplexedParts, rewrite_spatial_multiplexing, superpixel_as_conv
 
-REWRITES = ("spatial_multiplexing", "batchnorm", "grouped_conv", "channel_multiplexing")
+REWRITES = ("spatial_multiplexing", "batchnorm", "depthwise_padding", "spatial_kernel", "grouped_conv",
+            "channel_multiplexing", "shuffle_folding")
 
 
 @torch.no_grad()
@@ -35,12 +44,18 @@ def deploy(model: nn.Module, rewrites: tuple[str, ...] = REWRITES, inplace: bool
         raise ValueError(f"unknown rewrite(s) {unknown}; expected a subset of {list(REWRITES)}")
     model = model if inplace else copy.deepcopy(model)
     model.eval()
-    if "spatial_multiplexing" in rewrites or "batchnorm" in rewrites:
+    if {"spatial_multiplexing", "batchnorm", "depthwise_padding", "spatial_kernel"} & set(rewrites):
         model = rewrite_spatial_multiplexing(model)
-    if "batchnorm" in rewrites:
+    if {"batchnorm", "depthwise_padding"} & set(rewrites):  # padding pads the folded biases along
         model = fold_batchnorm(model)
+    if "depthwise_padding" in rewrites:
+        model = pad_depthwise_channels(model)
+    if "spatial_kernel" in rewrites:
+        model = fuse_spatial_multiplexing(model)
     if "grouped_conv" in rewrites:
         model = grouped_conv_as_depthwise(model)
+    if "shuffle_folding" in rewrites:
+        model = fold_channel_shuffle(model)
     if "channel_multiplexing" in rewrites:
         model = interleave_channel_multiplexing(model)
     for p in model.parameters():
@@ -50,15 +65,21 @@ def deploy(model: nn.Module, rewrites: tuple[str, ...] = REWRITES, inplace: bool
 
 __all__ = [
     "REWRITES",
+    "FusedSpatialMultiplexing",
     "GroupedAsDepthwise",
     "InterleavedMuxConvBlock",
+    "UnshuffledMuxConvBlock",
     "MultiplexedParts",
     "batchnorm_affine",
     "deploy",
     "fold_batchnorm",
+    "fold_channel_shuffle",
     "fold_into",
+    "fuse_spatial_multiplexing",
     "grouped_conv_as_depthwise",
     "interleave_channel_multiplexing",
+    "pad_depthwise_channels",
+    "kernel_available",
     "rewrite_spatial_multiplexing",
     "superpixel_as_conv",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -38,29 +39,52 @@ def _shrink(size: int, stride: int) -> int:
     return (size - 1) // stride + 1
 
 
-def count_spec(spec: NetworkSpec, input_size: Sequence[int] | None = None) -> tuple[int, int]:
-    """``(params, MAdds)`` of a spec, exactly as :func:`profile_spec` counts them, without building the network.
+@dataclass(frozen=True)
+class BlockLayout:
+    """Where every part of a spec runs, in :func:`block_cost`'s terms: the stem's input ``(C, H, W)``, each block
+    as ``(block_cost arguments, repetitions)`` (the first repetition of a block, which may change width and
+    resolution, and the remaining ones, which do not), and the head's input ``(C, H, W)``. The one enumeration of
+    a spec's blocks: params, MAdds and the latency table all walk it."""
 
-    Each distinct block (its spec, input width, stride and input resolution) is measured once by
-    :func:`block_cost`; the repetitions of a block share its cost, and the stem, head and classifier are counted
-    in closed form. Searches that score thousands of genomes sharing a few hundred blocks pay for each block once.
-    """
+    stem_input: tuple[int, int, int]
+    blocks: tuple[tuple[tuple[BlockSpec, int, int, int, int], int], ...]
+    head_input: tuple[int, int, int]
+
+
+def block_layout(spec: NetworkSpec, input_size: Sequence[int] | None = None) -> BlockLayout:
     channels, height, width = (int(v) for v in (input_size or spec.input_size))
+    stem_input = (channels, height, width)
     height, width = _shrink(height, spec.stem_stride), _shrink(width, spec.stem_stride)
-    params = spec.stem_channels * channels * 9 + 2 * spec.stem_channels
-    madds = spec.stem_channels * channels * 9 * height * width
     in_channels = spec.stem_channels
+    blocks = []
     for stage in spec.stages:
         for block in stage:
             single = block if block.repeat == 1 else dataclasses.replace(block, repeat=1)
-            first_params, first_madds = block_cost(single, in_channels, block.stride, height, width)
+            blocks.append(((single, in_channels, block.stride, height, width), 1))
             height, width = _shrink(height, block.stride), _shrink(width, block.stride)
-            params, madds = params + first_params, madds + first_madds
             if block.repeat > 1:
-                rest_params, rest_madds = block_cost(single, block.out_channels, 1, height, width)
-                params += (block.repeat - 1) * rest_params
-                madds += (block.repeat - 1) * rest_madds
+                blocks.append(((single, block.out_channels, 1, height, width), block.repeat - 1))
             in_channels = block.out_channels
+    return BlockLayout(stem_input, tuple(blocks), (in_channels, height, width))
+
+
+def count_spec(spec: NetworkSpec, input_size: Sequence[int] | None = None) -> tuple[int, int]:
+    """``(params, MAdds)`` of a spec, exactly as :func:`profile_spec` counts them, without building the network.
+
+    Each distinct block of :func:`block_layout` (its spec, input width, stride and input resolution) is measured
+    once by :func:`block_cost`; the repetitions of a block share its cost, and the stem, head and classifier are
+    counted in closed form. Searches that score thousands of genomes sharing a few hundred blocks pay for each
+    block once.
+    """
+    layout = block_layout(spec, input_size)
+    channels, height, width = layout.stem_input
+    height, width = _shrink(height, spec.stem_stride), _shrink(width, spec.stem_stride)
+    params = spec.stem_channels * channels * 9 + 2 * spec.stem_channels
+    madds = spec.stem_channels * channels * 9 * height * width
+    for key, count in layout.blocks:
+        block_params, block_madds = block_cost(*key)
+        params, madds = params + count * block_params, madds + count * block_madds
+    in_channels, height, width = layout.head_input
     if spec.head_channels:
         params += in_channels * spec.head_channels + 2 * spec.head_channels
         madds += in_channels * spec.head_channels * height * width
@@ -70,4 +94,4 @@ def count_spec(spec: NetworkSpec, input_size: Sequence[int] | None = None) -> tu
     return params, madds
 
 
-__all__ = ["block_cost", "count_spec", "profile_spec"]
+__all__ = ["BlockLayout", "block_cost", "block_layout", "count_spec", "profile_spec"]

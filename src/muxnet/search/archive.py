@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
     seed INTEGER,
     generation INTEGER,
     started REAL,
-    finished REAL
+    finished REAL,
+    costs TEXT
 );
 """
 
@@ -51,14 +52,25 @@ class Evaluation:
     generation: int = 0
     started: float = 0.0
     finished: float = 0.0
+    costs: str | None = None  # JSON {name: value} of the cost objectives besides params and MAdds (latency, ...)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def other_costs(self) -> dict[str, float]:
+        return json.loads(self.costs) if self.costs else {}
+
+    def cost(self, name: str) -> float:
+        """The value of a cost objective for this genome (``None`` where it was not recorded)."""
+        if name in ("params", "madds"):
+            return getattr(self, name)
+        return self.other_costs.get(name)
+
 
 _COLUMNS = ("genome", "status", "error", "params", "madds", "message", "duration", "seed", "generation",
-            "started", "finished")
+            "started", "finished", "costs")
 
 
 class Archive:
@@ -67,6 +79,10 @@ class Archive:
         try:
             self.db = sqlite3.connect(self.path)
             self.db.executescript(_SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(evaluations)")}
+            if "costs" not in columns:  # archives written before costs other than params/MAdds existed
+                with self.db:
+                    self.db.execute("ALTER TABLE evaluations ADD COLUMN costs TEXT")
             version = self.get_meta("schema_version")
             if version is None:
                 self.set_meta("schema_version", SCHEMA_VERSION)

@@ -20,9 +20,19 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-bad-images", action="store_true",
                    help="skip unreadable images (listed in the run's bad_images.txt) instead of stopping")
     p.add_argument("--preset", default=defaults.preset, help="network skeleton: 'small' (32x32) or 'imagenet224'")
-    p.add_argument("--targets", default=DEFAULT_TARGETS,
-                   help="';'-separated preferences, e.g. 'params=1.8M,madds=66M;params=2.4M,madds=117M' "
-                        "(error target 0 = accuracy 1)")
+    p.add_argument("--objectives", default=defaults.objectives,
+                   help="error and one or two costs among params, madds, latency (milliseconds of this machine, "
+                        "from a per-block look-up table), e.g. 'error,params,latency'")
+    p.add_argument("--targets", default=None,
+                   help="';'-separated preferences naming a value for each cost objective, e.g. "
+                        "'params=1.8M,madds=66M;params=2.4M,madds=117M' or with latency 'params=1M,latency=5ms' "
+                        f"(error target 0 = accuracy 1; default with the default objectives: {DEFAULT_TARGETS})")
+    p.add_argument("--latency-table", help="the latency look-up table's JSON file (default: "
+                   "$MUXNET_CACHE_DIR or ~/.cache/muxnet, one file per thread count); measured on first use")
+    p.add_argument("--latency-threads", type=int, default=defaults.latency_threads,
+                   help="intra-op threads the latency table is measured with")
+    p.add_argument("--rebuild-latency-table", action="store_true",
+                   help="discard the latency table (e.g. one measured on another machine) and measure it anew")
     p.add_argument("--algorithm", default=defaults.algorithm, choices=sorted(ALGORITHMS),
                    help="MOEA/D over all targets' sub-problems together, or regularized evolution per target")
     p.add_argument("--scalarization", default=defaults.scalarization, choices=sorted(SCALARIZATIONS),
@@ -49,7 +59,13 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
 def search_from_args(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise ValueError("--resume needs --out DIR (the run directory to continue)")
-    config = SearchConfig(preset=args.preset, targets=args.targets, algorithm=args.algorithm,
+    if args.targets is None and args.objectives != SearchConfig().objectives:
+        raise ValueError(f"--targets: with --objectives {args.objectives} give targets naming those costs, "
+                         "e.g. 'params=1M,latency=5ms'")
+    config = SearchConfig(preset=args.preset, targets=args.targets or DEFAULT_TARGETS, algorithm=args.algorithm,
+                          objectives=args.objectives,
+                          latency_table=str(Path(args.latency_table).resolve()) if args.latency_table else None,
+                          latency_threads=args.latency_threads,
                           scalarization=args.scalarization, population=args.population,
                           generations=args.generations, evaluator=args.evaluator,
                           dataset=str(Path(args.dataset).resolve()) if args.dataset else None,
@@ -59,7 +75,8 @@ def search_from_args(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}"
     executor = "ray" if args.ray_address else args.executor
     run_search(config, out, resume=args.resume, executor=executor, workers=args.workers,
-               ray_address=args.ray_address, log=lambda line: print(line, flush=True))
+               ray_address=args.ray_address, log=lambda line: print(line, flush=True),
+               rebuild_latency_table=args.rebuild_latency_table)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Genomes near a complexity target: each sub-problem's initial members, and whether a target is reachable.
+"""Genomes near a cost target: each sub-problem's initial members, and whether a target is reachable.
 
 Uniform sampling over Table 1 concentrates around the middle of the reachable range (on the ``small`` preset
 90% of random genomes have under 1.1M params), so a target such as 1.5M params would start with no member
@@ -18,14 +18,16 @@ from .objectives import ComplexityCache
 from .space import SearchSpace
 
 
-def relative_distance(params: float, madds: float, target_params: float, target_madds: float) -> float:
-    """The larger of the relative params and MAdds deviations from the target (0.2 = "within 20%")."""
-    return max(abs(params / target_params - 1.0), abs(madds / target_madds - 1.0))
+def relative_distance(values: Sequence[float], target: Sequence[float]) -> float:
+    """The largest relative deviation of the costs ``values`` from the target's (0.2 = "within 20%")."""
+    values, target = np.asarray(values, dtype=float), np.asarray(target, dtype=float)
+    return float(np.max(np.abs(values / target - 1.0)))
 
 
 class TargetedSampler:
     """The search space as the algorithms see it, plus :meth:`sample_near`: a random genome walked towards a
-    (params, MAdds) point. Everything else (``sample``, ``crossover``, ``mutate``...) is the space's own."""
+    point of the search's costs (``complexity.names``: params and MAdds by default). Everything else
+    (``sample``, ``crossover``, ``mutate``...) is the space's own."""
 
     def __init__(self, space: SearchSpace, complexity: ComplexityCache, low: Sequence[float],
                  span: Sequence[float], steps: int = 400, close_enough: float = 0.03):
@@ -38,38 +40,37 @@ class TargetedSampler:
             raise AttributeError(name)
         return getattr(self.space, name)
 
-    def distance(self, genome: Sequence[int], params: float, madds: float) -> float:
-        cost = self.complexity(genome)
-        return relative_distance(cost.params, cost.madds, params, madds)
+    def distance(self, genome: Sequence[int], goal: Sequence[float]) -> float:
+        return relative_distance(self.complexity.vector(genome), goal)
 
-    def walk(self, start: Sequence[int], params: float, madds: float,
+    def walk(self, start: Sequence[int], goal: Sequence[float],
              rng: np.random.Generator) -> tuple[tuple[int, ...], float]:
-        """Greedy one-gene moves from ``start`` towards (params, MAdds); the genome reached and its distance."""
-        genome, best = tuple(start), self.distance(start, params, madds)
+        """Greedy one-gene moves from ``start`` towards the costs ``goal``; the genome reached and its distance."""
+        genome, best = tuple(start), self.distance(start, goal)
         for _ in range(self.steps):
             if best <= self.close_enough:
                 break
             candidate = tuple(self.space.mutate_one(genome, rng))
-            d = self.distance(candidate, params, madds)
+            d = self.distance(candidate, goal)
             if d < best:
                 genome, best = candidate, d
         return genome, best
 
     def sample_near(self, reference: Sequence[float], rng: np.random.Generator) -> tuple[int, ...]:
-        """A genome near a normalised reference point ``(error, params_n, madds_n)`` (error is ignored)."""
+        """A genome near a normalised reference point ``(error, cost_1, ...)`` (error is ignored)."""
         raw = self.low + self.span * np.asarray(reference, dtype=float)
-        params, madds = max(raw[1], self.low[1]), max(raw[2], self.low[2])
-        return self.walk(self.space.sample(rng), params, madds, rng)[0]
+        goal = np.maximum(raw[1:], np.maximum(self.low[1:], 1e-12))
+        return self.walk(self.space.sample(rng), goal, rng)[0]
 
-    def closest(self, params: float, madds: float, starts: int = 6, seed: int = 0,
+    def closest(self, goal: Sequence[float], starts: int = 6, seed: int = 0,
                 good_enough: float = 0.0) -> tuple[tuple[int, ...], float]:
-        """The closest genome found to (params, MAdds) by walks from a few random starts and the space's
+        """The closest genome found to the costs ``goal`` by walks from a few random starts and the space's
         extremes (a search, not an enumeration); stops early once one is within ``good_enough``."""
         rng = np.random.default_rng(seed)
         begin = [*self.space.extreme_genomes(), *(self.space.sample(rng) for _ in range(starts))]
         best: tuple[tuple[int, ...], float] | None = None
         for start in begin:
-            found = self.walk(start, params, madds, rng)
+            found = self.walk(start, goal, rng)
             if best is None or found[1] < best[1]:
                 best = found
             if best[1] <= good_enough:

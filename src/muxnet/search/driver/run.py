@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +25,22 @@ import numpy as np
 from ...train.checkpoint import atomic_write
 from ..algorithms import ALGORITHMS, SearchAlgorithm, create_algorithm
 from ..archive import Archive, ArchiveError, Evaluation
-from ..decomposition import SubProblems, Target, TargetError, parse_targets, reference_directions
+from ..decomposition import SubProblems, Target, TargetError, format_value, parse_targets, reference_directions
 from ..evaluators import EvalResult, EvalTask, candidate_seed
 from ..executors import make_executor
-from ..objectives import ComplexityCache, Normaliser
+from ..objectives import (
+    BUILTIN_COSTS,
+    DEFAULT_OBJECTIVES,
+    MADDS,
+    PARAMS,
+    Complexity,
+    ComplexityCache,
+    Normaliser,
+    Objective,
+    ObjectiveError,
+    latency_objective,
+    parse_objectives,
+)
 from ..sampling import TargetedSampler
 from ..scalarization import SCALARIZATIONS, Scalarization, create_scalarization
 from ..space import SearchSpace, genome_key, parse_genome_key
@@ -59,6 +71,9 @@ class SearchConfig:
     lr: float = 1e-2
     max_train_samples: int | None = None  # None: every training image (the digits default fits the budget)
     seed: int = 0
+    objectives: str = DEFAULT_OBJECTIVES  # error and one or two costs: params, madds, latency or a custom one
+    latency_table: str | None = None  # the latency look-up table's file; None: the per-user cache
+    latency_threads: int = 1  # intra-op threads the latency table is measured with
     scalarization: str = "asf"  # the target as aspiration point; "pbi" is the paper's
     theta: float = 5.0  # PBI's penalty
     rho: float = 1e-2  # the ASF's augmentation
@@ -74,13 +89,18 @@ class SearchConfig:
         if self.scalarization not in SCALARIZATIONS:
             raise ValueError(f"scalarization: choose one of {', '.join(sorted(SCALARIZATIONS))}, "
                              f"got {self.scalarization!r}")
-        for name in ("population", "epochs", "batch_size", "top_k"):
+        for name in ("population", "epochs", "batch_size", "top_k", "latency_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
         if self.generations < 0:
             raise ValueError(f"generations: must be >= 0, got {self.generations}")
         if not (self.evaluator in ("train", "synthetic") or self.evaluator.startswith("table:")):
             raise ValueError(f"evaluator: choose 'train', 'synthetic' or 'table:PATH', got {self.evaluator!r}")
+        uses_latency = "latency" in [n.strip().lower() for n in self.objectives.split(",")]
+        for name, unset in (("latency_table", None), ("latency_threads", 1)):
+            if getattr(self, name) != unset and not uses_latency:
+                raise ValueError(f"{name}: only used with latency among the objectives, got objectives "
+                                 f"{self.objectives!r}")
         if self.restrict_to_table and not self.evaluator.startswith("table:"):
             raise ValueError(f"restrict_to_table: needs a 'table:PATH' evaluator, got {self.evaluator!r}")
 
@@ -156,15 +176,82 @@ def _write_state(path: Path, payload: dict) -> None:
     atomic_write(path, json.dumps(payload))  # a kill leaves the old state or the new one, never half of one
 
 
+def _cost_objectives(config: SearchConfig, custom: Sequence[Objective], latency_table, rebuild: bool):
+    """The search's cost objectives in ``config.objectives``' order, and the latency table if latency is one."""
+    custom = list(custom)
+    for objective in custom:
+        if not isinstance(objective, Objective):
+            raise ObjectiveError(f"objectives: expected muxnet.search.objectives.Objective, got {objective!r}")
+        if objective.name in BUILTIN_COSTS:
+            raise ObjectiveError(f"objectives: {objective.name} is built in; give your objective another name")
+    by_name = {o.name: o for o in custom}
+    names = parse_objectives(config.objectives, list(by_name))
+    unused = [n for n in by_name if n not in names]
+    if unused:
+        raise ObjectiveError(f"objectives: the custom objective {unused[0]} is not in --objectives "
+                             f"{config.objectives!r}; add it or leave it out")
+    table = None
+    if (latency_table is not None or rebuild) and "latency" not in names:
+        raise ObjectiveError(f"objectives: a latency table is given but latency is not among the objectives "
+                             f"{config.objectives!r}")
+    if "latency" in names:
+        from ...profiling.latency import LatencyTable
+
+        table = latency_table or LatencyTable(config.latency_table, config.latency_threads, rebuild=rebuild)
+        by_name["latency"] = latency_objective(table)
+    by_name.update(params=PARAMS, madds=MADDS)
+    return names, [by_name[n] for n in names[1:]], table
+
+
+def _validate_latency(table, space: SearchSpace, config: SearchConfig, log) -> dict:
+    """The table against a few whole networks (the space's extremes and three random genomes), measured now,
+    before any worker runs; logged and kept for ``summary.json``."""
+    rng = np.random.default_rng(config.seed)
+    genomes = [*space.extreme_genomes(), *(space.sample(rng) for _ in range(3))]
+    validation = table.validate([space.decode(g) for g in genomes])
+    table.save()
+    log(f"{validation.summary()} ({len(table)} table entries in {table.path}, {table.measured} measured now)")
+    return {**table.describe(), "validation": validation.to_dict()}
+
+
 def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, executor: str = "inprocess",
                workers: int | None = None, ray_address: str | None = None, evaluator=None,
-               log: Callable[[str], None] = print) -> SearchResult:
-    """Run (or resume) a search into ``out_dir``; see the module docstring for what it writes."""
+               log: Callable[[str], None] = print, objectives: Sequence[Objective] = (),
+               latency_table=None, rebuild_latency_table: bool = False) -> SearchResult:
+    """Run (or resume) a search into ``out_dir``; see the module docstring for what it writes.
+
+    ``objectives`` are custom cost objectives (:class:`~muxnet.search.objectives.Objective`) that
+    ``config.objectives`` names; ``latency_table`` a :class:`~muxnet.profiling.latency.LatencyTable` to use
+    instead of the one at ``config.latency_table`` (``rebuild_latency_table``: measure that one anew).
+    """
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    archive_path, state_path = out_dir / ARCHIVE_NAME, out_dir / STATE_NAME
+    if resume and not archive_path.exists():
+        raise SearchSetupError(f"--resume: {out_dir} holds no search archive ({ARCHIVE_NAME})")
+    if not resume and archive_path.exists():
+        raise SearchSetupError(f"{out_dir} already holds a search; pass --resume to continue it or choose "
+                               "another --out (nothing was changed)")
+    archived: list[Evaluation] = []
+    if resume:  # check before building anything heavy
+        try:
+            with Archive(archive_path) as old:
+                stored = old.get_meta("config")
+                archived = old.all()
+        except ArchiveError as err:
+            raise SearchSetupError(str(err)) from None
+        _check_format(out_dir, stored or {}, config, state_path)
+        if stored != config.to_dict():
+            raise SearchSetupError(f"--resume: {out_dir} was made by a different configuration "
+                                   f"({_diff(stored or {}, config.to_dict())})")
+
+    names, costs, table = _cost_objectives(config, objectives, latency_table, rebuild_latency_table)
     space = _space(config)
-    targets = parse_targets(config.targets)
-    complexity = ComplexityCache(space)
+    targets = parse_targets(config.targets, names)
+    complexity = ComplexityCache(space, costs)
+    for row in archived:  # a resumed run neither counts nor times an archived genome again
+        if row.params is not None:
+            complexity.seed(row.genome, row.params, row.madds, row.other_costs)
     normaliser = Normaliser.for_space(space, complexity)
     normalised = np.stack([normaliser.check_target(t, i) for i, t in enumerate(targets)])
     sampler = TargetedSampler(space, complexity, normaliser.low, normaliser.span)
@@ -173,23 +260,9 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     if per_target < 2:
         raise SearchSetupError(f"population: {config.population} gives fewer than 2 sub-problems for each of "
                                f"the {len(targets)} targets; use at least {2 * len(targets)}")
-
-    archive_path, state_path = out_dir / ARCHIVE_NAME, out_dir / STATE_NAME
-    if resume and not archive_path.exists():
-        raise SearchSetupError(f"--resume: {out_dir} holds no search archive ({ARCHIVE_NAME})")
-    if not resume and archive_path.exists():
-        raise SearchSetupError(f"{out_dir} already holds a search; pass --resume to continue it or choose "
-                               "another --out (nothing was changed)")
-    if resume:  # check before building anything heavy
-        try:
-            with Archive(archive_path) as old:
-                stored = old.get_meta("config")
-        except ArchiveError as err:
-            raise SearchSetupError(str(err)) from None
-        _check_format(out_dir, stored or {}, config, state_path)
-        if stored != config.to_dict():
-            raise SearchSetupError(f"--resume: {out_dir} was made by a different configuration "
-                                   f"({_diff(stored or {}, config.to_dict())})")
+    extra = {"objectives": list(names)}
+    if table is not None:
+        extra["latency_table"] = _validate_latency(table, space, config, log)
 
     num_classes = space.preset.num_classes
     if evaluator is None:
@@ -208,9 +281,6 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     archive = Archive(archive_path)
     try:
         if resume:
-            for row in archive.all():
-                if row.params is not None:
-                    complexity.seed(row.genome, row.params, row.madds)
             if state_path.exists():
                 try:
                     state = json.loads(state_path.read_text())
@@ -226,13 +296,16 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
         runner = make_executor(executor, evaluator, workers, ray_address)
         try:
             _loop(config, space, algorithm, archive, runner, complexity, normaliser, subproblems, scalarization,
-                  targets, state_path, log)
+                  targets, state_path, log, table)
         finally:
             runner.close()
         rows = archive.all()
     finally:
         archive.close()
-    summary = write_outputs(out_dir, rows, space, normaliser, subproblems, scalarization, targets, config, log)
+        if table is not None:
+            table.save()
+    summary = write_outputs(out_dir, rows, space, normaliser, subproblems, scalarization, targets, config, log,
+                            extra)
     seconds = time.perf_counter() - started
     failed = sum(1 for r in rows if not r.ok)
     log(f"done: {len(rows)} evaluations ({failed} failed) in {seconds:.0f} s; outputs in {out_dir}")
@@ -242,19 +315,26 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
 
 def _check_reachable(sampler: TargetedSampler, targets: list[Target], tolerance: float) -> None:
     """Refuse, before any training, a target no genome comes within ``tolerance`` of, naming the closest."""
+    names = sampler.complexity.names
     for i, target in enumerate(targets):
-        genome, distance = sampler.closest(target.params, target.madds, good_enough=tolerance)
+        goal = [target[n] for n in names]
+        genome, distance = sampler.closest(goal, good_enough=tolerance)
         if distance > tolerance:
-            cost = sampler.complexity(genome)
+            found = sampler.complexity.vector(genome)
+            point = ", ".join(f"{n}={format_value(n, v)}" for n, v in zip(names, found))
             raise TargetError(
                 f"targets[{i}] {target.label()}: no genome of the space comes within {tolerance:.0%} of it; "
-                f"the closest found has params={cost.params / 1e6:.3g}M, madds={cost.madds / 1e6:.3g}M "
-                f"({distance:.0%} away)")
+                f"the closest found has {point} ({distance:.0%} away)")
+
+
+def raw_objectives(row: Evaluation, names: Sequence[str]) -> list[float]:
+    """An archive row's objective vector in raw units: error, then each cost of ``names``."""
+    return [row.error, *(row.cost(n) for n in names)]
 
 
 def _loop(config: SearchConfig, space: SearchSpace, algorithm: SearchAlgorithm, archive: Archive, runner,
           complexity: ComplexityCache, normaliser: Normaliser, subproblems: SubProblems,
-          scalarization: Scalarization, targets: list[Target], state_path: Path, log) -> None:
+          scalarization: Scalarization, targets: list[Target], state_path: Path, log, table=None) -> None:
     loop_start, proposed_before = time.perf_counter(), algorithm.proposed
     while not algorithm.done:
         generation = algorithm.generation
@@ -266,17 +346,20 @@ def _loop(config: SearchConfig, space: SearchSpace, algorithm: SearchAlgorithm, 
                 continue
             seen.add(key)
             spec = space.decode(genome)
-            cost = complexity(genome)
+            cost = complexity(genome)  # a new latency table entry is timed here, while no worker runs
             tasks.append(EvalTask(key, spec.to_dict(), cost.params, cost.madds,
                                   candidate_seed(config.seed, key), generation))
+        if table is not None:
+            table.save()
         by_key = {t.genome: t for t in tasks}
         for result in runner.map_unordered(tasks):
-            _record(archive, by_key[result.genome], result)
-        F = np.full((len(genomes), 3), np.inf)
+            task = by_key[result.genome]
+            _record(archive, task, result, complexity(parse_genome_key(task.genome)))
+        F = np.full((len(genomes), len(normaliser.objectives)), np.inf)
         for i, genome in enumerate(genomes):
             row = archive.get(genome_key(genome))
             if row is not None and row.ok:
-                F[i] = normaliser(row.error, row.params, row.madds)
+                F[i] = normaliser(*raw_objectives(row, normaliser.names))
         algorithm.tell(genomes, F)
         _write_state(state_path, {"version": STATE_VERSION, "algorithm": algorithm.state_dict(),
                                   "evaluations": len(archive)})
@@ -285,9 +368,10 @@ def _loop(config: SearchConfig, space: SearchSpace, algorithm: SearchAlgorithm, 
                       seconds_per_proposal))
 
 
-def _record(archive: Archive, task: EvalTask, result: EvalResult) -> None:
+def _record(archive: Archive, task: EvalTask, result: EvalResult, cost: Complexity) -> None:
+    others = json.dumps(dict(cost.others)) if cost.others else None
     archive.add(Evaluation(task.genome, result.status, result.error, task.params, task.madds, result.message,
-                           result.duration, task.seed, task.generation, result.started, result.finished))
+                           result.duration, task.seed, task.generation, result.started, result.finished, others))
 
 
 def _progress(config: SearchConfig, algorithm: SearchAlgorithm, archive: Archive, normaliser: Normaliser,
@@ -296,12 +380,12 @@ def _progress(config: SearchConfig, algorithm: SearchAlgorithm, archive: Archive
     rows = [r for r in archive.all() if r.ok]
     parts = []
     if rows:
-        F = normaliser.normalise_many([[r.error, r.params, r.madds] for r in rows])
+        F = normaliser.normalise_many([raw_objectives(r, normaliser.names) for r in rows])
         for target, weight in zip(targets, subproblems.target_weights()):
             scores = scalarization(F, weight, subproblems.ideal)
             best = rows[int(np.argmin(scores))]
-            parts.append(f"[{target.label()}] err {best.error:.3f} {best.params / 1e6:.2f}M "
-                         f"{best.madds / 1e6:.2f}M {scalarization.name} {scores.min():.3f}")
+            values = " ".join(format_value(n, best.cost(n)) for n in normaliser.names)
+            parts.append(f"[{target.label()}] err {best.error:.3f} {values} {scalarization.name} {scores.min():.3f}")
     failed = sum(1 for r in archive.all() if not r.ok)
     eta = max(0, config.budget - algorithm.proposed) * seconds_per_proposal
     return (f"step {algorithm.generation}  proposed {algorithm.proposed}/{config.budget}  evals {len(archive)} "
