@@ -34,6 +34,20 @@ def test_scenes_are_seeded_and_boxes_cover_the_strokes():
             assert (inside == digit + 2).any()  # the digit's stroke pixels lie in its box
 
 
+def test_scene_parameters_bound_digits_per_canvas_and_their_sides(tmp_path):
+    scenes = compose_scenes(20, 64, max_digits=2, digit_sizes=(20, 24), seed=2)
+    assert all(1 <= len(s.boxes) <= 2 for s in scenes) and any(len(s.boxes) == 2 for s in scenes)
+    sides = [max(x2 - x1, y2 - y1) + 1 for s in scenes for x1, y1, x2, y2, _ in s.boxes]
+    assert max(sides) <= 24 and min(sides) >= 10  # tight boxes of the strokes inside a 20-24 pixel square
+    with pytest.raises(ValueError, match="digit_sizes"):
+        compose_scenes(1, 64, digit_sizes=(30, 80))
+    with pytest.raises(ValueError, match="max_digits"):
+        compose_scenes(1, 64, max_digits=0)
+    # the written tree's name carries every parameter, so trees of different scenes never mix
+    root = write_voc_scenes(tmp_path, train=2, test=1, size=64, seed=0, max_digits=2, digit_sizes=(20, 24))
+    assert root.name == "scenes-voc-n2-1_s64_d2x20-24_seed0"
+
+
 def test_reads_the_splits_with_class_names_and_boxes(scenes):
     train = VOCDetectionData(scenes, TRAIN_SETS, detection_transform(()), keep_difficult=False)
     test = VOCDetectionData(scenes, TEST_SETS, detection_transform(()))

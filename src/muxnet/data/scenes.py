@@ -61,13 +61,19 @@ def _paste_positions(rng: np.random.Generator, sides: list[int], size: int) -> l
     return placed
 
 
+def _default_digit_sizes(size: int) -> tuple[int, int]:
+    return round(0.22 * size), round(0.44 * size)
+
+
 def compose_scenes(count: int, size: int = 128, max_digits: int = 3, digit_sizes: tuple[int, int] | None = None,
                    seed: int = 0, split: str = "train") -> list[Scene]:
     """``count`` scenes; ``split`` ("train" or "test") picks which half of the digit images is drawn from.
     Digit sides default to 22-44% of the canvas."""
     from PIL import Image
 
-    digit_sizes = digit_sizes or (round(0.22 * size), round(0.44 * size))
+    digit_sizes = tuple(digit_sizes) if digit_sizes else _default_digit_sizes(size)
+    if max_digits < 1:
+        raise ValueError(f"max_digits must be at least 1, got {max_digits}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if not 8 <= digit_sizes[0] <= digit_sizes[1] <= size:
@@ -135,17 +141,19 @@ def _write_once(target: Path, write) -> Path:
     return target
 
 
-def _tag(train: int, test: int, size: int, seed: int) -> str:
-    return f"n{train}-{test}_s{size}_seed{seed}"
+def _tag(train: int, test: int, size: int, seed: int, max_digits: int, digit_sizes: tuple[int, int] | None) -> str:
+    lo, hi = digit_sizes or _default_digit_sizes(size)
+    return f"n{train}-{test}_s{size}_d{max_digits}x{lo}-{hi}_seed{seed}"
 
 
 def write_voc_scenes(root: str | Path | None = None, train: int = 1000, test: int = 300, size: int = 128,
-                     seed: int = 0) -> Path:
+                     seed: int = 0, max_digits: int = 3, digit_sizes: tuple[int, int] | None = None) -> Path:
     """The scenes in the VOC layout under ``root`` (default ``~/.cache/muxnet``); returns the folder that holds
-    ``VOCdevkit``."""
+    ``VOCdevkit``. ``max_digits`` and ``digit_sizes`` are :func:`compose_scenes`'."""
     from PIL import Image
 
-    target = Path(root or DEFAULT_ROOT) / f"scenes-voc-{_tag(train, test, size, seed)}"
+    digit_sizes = tuple(digit_sizes) if digit_sizes else None
+    target = Path(root or DEFAULT_ROOT) / f"scenes-voc-{_tag(train, test, size, seed, max_digits, digit_sizes)}"
 
     def write(folder: Path) -> None:
         voc = folder / "VOCdevkit" / "VOC2007"
@@ -154,7 +162,7 @@ def write_voc_scenes(root: str | Path | None = None, train: int = 1000, test: in
         (folder / "VOCdevkit" / "classes.txt").write_text("\n".join(DIGIT_NAMES) + "\n")
         for split, count, image_set in (("train", train, "trainval"), ("test", test, "test")):
             names = []
-            for i, scene in enumerate(compose_scenes(count, size, seed=seed, split=split)):
+            for i, scene in enumerate(compose_scenes(count, size, max_digits, digit_sizes, seed, split)):
                 name = f"{image_set}_{i:06d}"
                 Image.fromarray(scene.image).save(voc / "JPEGImages" / f"{name}.jpg", quality=95)
                 (voc / "Annotations" / f"{name}.xml").write_text(_voc_xml(name, scene))
@@ -165,11 +173,12 @@ def write_voc_scenes(root: str | Path | None = None, train: int = 1000, test: in
 
 
 def write_ade20k_scenes(root: str | Path | None = None, train: int = 1000, test: int = 300, size: int = 128,
-                        seed: int = 0) -> Path:
+                        seed: int = 0, max_digits: int = 3, digit_sizes: tuple[int, int] | None = None) -> Path:
     """The scenes in the ADE20K scene-parsing layout; returns the ``ADEChallengeData2016`` folder."""
     from PIL import Image
 
-    target = Path(root or DEFAULT_ROOT) / f"scenes-ade20k-{_tag(train, test, size, seed)}"
+    digit_sizes = tuple(digit_sizes) if digit_sizes else None
+    target = Path(root or DEFAULT_ROOT) / f"scenes-ade20k-{_tag(train, test, size, seed, max_digits, digit_sizes)}"
 
     def write(folder: Path) -> None:
         ade = folder / "ADEChallengeData2016"
@@ -179,7 +188,7 @@ def write_ade20k_scenes(root: str | Path | None = None, train: int = 1000, test:
                                           ("test", test, "validation", "ADE_val")):
             (ade / "images" / sub).mkdir(parents=True)
             (ade / "annotations" / sub).mkdir(parents=True)
-            for i, scene in enumerate(compose_scenes(count, size, seed=seed, split=split)):
+            for i, scene in enumerate(compose_scenes(count, size, max_digits, digit_sizes, seed, split)):
                 name = f"{prefix}_{i + 1:08d}"
                 Image.fromarray(scene.image).save(ade / "images" / sub / f"{name}.jpg", quality=95)
                 Image.fromarray(scene.mask).save(ade / "annotations" / sub / f"{name}.png")

@@ -1,8 +1,9 @@
 """SSD and SSDLite detectors on any timm-registered backbone (our zoo included), built from torchvision's parts.
 
 Following the SSDLite paper (MobileNetV2, Sandler et al. 2018), which the MUXNet paper follows for its detection
-heads: the first prediction layer sits on the backbone's stride-16 feature, the second on its stride-32 feature
-after the final 1x1 conv (``conv_head``, the classifier's feature layer), and four extra layers halve the
+heads: the first prediction layer sits on the backbone's stride-16 feature (the expansion layer of the block that
+downsamples to stride 32), the second on its stride-32 feature after the final 1x1 conv (``conv_head``, the
+classifier's feature layer), and four extra layers halve the
 resolution down to 1x1 (at 300x300: 19, 10, 5, 3, 2, 1). The extra layers are depthwise-separable for SSDLite
 (1x1 -> depthwise 3x3 stride 2 -> 1x1, ReLU6) and standard convolutions for SSD (1x1 -> 3x3 stride 2, ReLU).
 The prediction heads, default boxes (6 per location: ratios 1, 2, 3 and their inverses, plus the geometric-mean
@@ -46,14 +47,35 @@ def _extra_layer(cin: int, cout: int, separable: bool, norm: type[nn.Module]) ->
         nn.Conv2d(mid, cout, 3, stride=2, padding=1, bias=False), norm(cout), nn.ReLU(inplace=True))
 
 
+def _expansion_node(net: nn.Module, stride16_module: str) -> str | None:
+    """The graph node of the expansion (first 1x1 conv, BN, activation) of the block that downsamples
+    ``stride16_module``'s output to stride 32, or None when that block has no expansion layer."""
+    stage = stride16_module.split(".")
+    if len(stage) != 2 or stage[0] != "blocks" or int(stage[1]) + 1 >= len(net.blocks):
+        return None
+    index = int(stage[1]) + 1
+    block = net.blocks[index][0]
+    if not hasattr(block, "conv_pw"):
+        return None
+    last = "act1" if isinstance(getattr(block, "act1", None), nn.Module) else "bn1"
+    return f"blocks.{index}.0.{last}"
+
+
 class SSDBackbone(nn.Module):
-    """Feature maps for the SSD heads: the backbone's stride-16 and (after ``conv_head``) stride-32 features,
-    then the extra layers. ``out_channels`` lists the channels of each map, as torchvision's SSD expects."""
+    """Feature maps for the SSD heads: the backbone's stride-16 map, its stride-32 map as the classifier pools it
+    (after the final 1x1 conv ``conv_head`` where that comes before pooling), then the extra layers.
+    ``out_channels`` lists the channels of each map, as torchvision's SSD expects.
+
+    The stride-16 map is the output of the expansion layer of the next (downsampling) block, where the SSDLite
+    paper (section 6.2) attaches its first prediction layer to MobileNetV2 and torchvision's
+    ``ssdlite320_mobilenet_v3_large`` to MobileNetV3: that layer is expansion-ratio times wider than the block
+    output. Backbones whose downsampling block has no expansion layer use the stride-16 block output. The two
+    taps come from timm's FX feature extractor, so the backbone keeps its module names (and checkpoints load)."""
 
     def __init__(self, backbone: str, separable: bool, weights: str | Path | None = None):
         super().__init__()
         import timm
-        from timm.models import FeatureListNet
+        from timm.models import create_feature_extractor, get_graph_node_names
 
         from .. import models as _  # noqa: F401  (registers our zoo with timm)
 
@@ -67,24 +89,31 @@ class SSDBackbone(nn.Module):
         reductions = [f["reduction"] for f in info]
         if 16 not in reductions or 32 not in reductions:
             raise ValueError(f"{backbone}: SSD needs stride-16 and stride-32 features, it has strides {reductions}")
-        taps = tuple(max(i for i, r in enumerate(reductions) if r == stride) for stride in (16, 32))
-        self.body = FeatureListNet(net, out_indices=taps, flatten_sequential=True)
-        self.conv_head = nn.Sequential(net.conv_head, net.bn2, getattr(net, "act2", nn.Identity()))
-        head_channels = net.num_features
+        stride16 = info[max(i for i, r in enumerate(reductions) if r == 16)]
+        expansion = _expansion_node(net, stride16["module"])
+        if expansion is not None:
+            first, first_channels = expansion, net.blocks[int(expansion.split(".")[1])][0].conv_pw.out_channels
+        else:
+            first, first_channels = stride16["module"], stride16["num_chs"]
+        # the stride-32 map is what the classifier pools: the last node before global pooling
+        nodes = get_graph_node_names(net)[1]
+        head = nodes[next(i for i, n in enumerate(nodes) if n.startswith("global_pool")) - 1]
+        self.body = create_feature_extractor(net, {first: "stride16", head: "stride32"})
         norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.03)
-        channels = [info[taps[0]]["num_chs"], head_channels]
+        channels = [first_channels, net.num_features]
         extras = []
         for cout in EXTRA_CHANNELS:
             extras.append(_extra_layer(channels[-1], cout, separable, norm))
             channels.append(cout)
         self.extras = nn.ModuleList(extras)
         self.out_channels = channels
+        self.taps = (first, head)
         self.image_mean = list(net.pretrained_cfg.get("mean", (0.485, 0.456, 0.406)))
         self.image_std = list(net.pretrained_cfg.get("std", (0.229, 0.224, 0.225)))
 
     def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
-        c16, c32 = self.body(x)
-        maps = [c16, self.conv_head(c32)]
+        features = self.body(x)
+        maps = [features["stride16"], features["stride32"]]
         for layer in self.extras:
             maps.append(layer(maps[-1]))
         return OrderedDict((str(i), m) for i, m in enumerate(maps))

@@ -46,7 +46,8 @@ TASK_DEFAULTS: dict[str, Any] = {
         "workers": 0,
         "augment": [],             # the task's augmentation steps, in order
         "skip_bad_images": False,
-        "scenes": {"train": 1000, "test": 300, "size": 128, "seed": 0},
+        # the embedded scenes (muxnet.data.scenes): canvases, side, digits per canvas, digit sides in pixels
+        "scenes": {"train": 1000, "test": 300, "size": 128, "seed": 0, "max_digits": 3, "digit_sizes": None},
     },
     "optimizer": copy.deepcopy(DEFAULTS["optimizer"]),
     "schedule": copy.deepcopy(DEFAULTS["schedule"]),
@@ -133,7 +134,8 @@ def scenes_or_root(recipe: dict[str, Any], write_scenes: Callable[..., Path], la
     data = recipe["data"]
     if data["dataset"] == "scenes":
         s = data["scenes"]
-        return write_scenes(data["root"], s["train"], s["test"], s["size"], s["seed"])
+        return write_scenes(data["root"], s["train"], s["test"], s["size"], s["seed"], s["max_digits"],
+                            s["digit_sizes"])
     if not data["root"]:
         raise ValueError(f"data.root: the {data['dataset']} layout needs {layout} (--data DIR)")
     return Path(data["root"])
