@@ -51,7 +51,7 @@ def table_optimum(config: SearchConfig) -> list[float]:
     normalised = np.stack([normaliser.check_target(t, i) for i, t in enumerate(targets)])
     subproblems = reference_directions(normalised, config.population // len(targets), config.spread)
     scalarization = create_scalarization(config.scalarization, theta=config.theta, rho=config.rho,
-                                         tolerance=config.tolerance, error_scale=config.error_scale,
+                                         tolerance=config.tolerance, error_scale=config.error_scale, band=config.band,
                                          low=normaliser.low, span=normaliser.span)
     raw = []
     for key, error in table.table.items():

@@ -25,8 +25,8 @@ def _normalise(error, params, madds):
 
 
 def test_asf_is_pymoos_augmented_asf_on_relative_deviations():
-    asf = create_scalarization("asf", theta=5.0, rho=0.01, low=LOW, span=SPAN)
-    assert isinstance(asf, TargetASF) and asf.rho == 0.01
+    asf = create_scalarization("asf", theta=5.0, rho=0.01, band=0.0, low=LOW, span=SPAN)
+    assert isinstance(asf, TargetASF) and asf.rho == 0.01 and asf.band == 0.0
     target = _normalise(0.0, 1.0e6, 4.0e6)
     F = np.stack([_normalise(0.3, 1.1e6, 3.0e6), _normalise(0.1, 1.0e6, 4.0e6)])
     terms = np.array([[0.3, 0.1 / 0.2, 0.25 / 0.2], [0.1, 0.0, 0.0]])
@@ -36,6 +36,22 @@ def test_asf_is_pymoos_augmented_asf_on_relative_deviations():
     assert asf(np.array([[np.inf] * 3]), target, np.zeros(3))[0] == np.inf
     with pytest.raises(ValueError, match="tolerance"):
         TargetASF(tolerance=0)
+    with pytest.raises(ValueError, match="band: the ASF's free deviation must be in"):
+        TargetASF(tolerance=0.2, band=0.2)
+
+
+def test_asf_band_lets_the_most_accurate_model_near_the_target_win():
+    """Inside the band, accuracy decides; without it a 3-points-worse model 2% closer would win."""
+    target = _normalise(0.0, 1.0e6, 4.0e6)
+    accurate = _normalise(0.041, 1.045e6, 4.1e6)  # 4.5% and 2.5% off
+    closer = _normalise(0.074, 1.02e6, 4.05e6)  # 2% and 1.25% off
+    F = np.stack([accurate, closer])
+    assert int(np.argmin(TargetASF(low=LOW, span=SPAN, band=0.0)(F, target, np.zeros(3)))) == 1
+    assert int(np.argmin(TargetASF(low=LOW, span=SPAN, band=0.05)(F, target, np.zeros(3)))) == 0
+    # beyond the band deviation counts again, and a deviation of `tolerance` is still worth one unit
+    far = TargetASF(low=LOW, span=SPAN, band=0.05, rho=0.0)(_normalise(0.0, 1.2e6, 4.0e6)[None], target,
+                                                              np.zeros(3))
+    assert far[0] == pytest.approx(1.0)
 
 
 def test_pbi_picks_one_model_for_all_default_targets_where_asf_picks_one_near_each():

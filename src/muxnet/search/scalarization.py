@@ -79,19 +79,22 @@ class TargetASF:
 
     * ``t_0 = (error - error_aspired) / error_scale`` (one-sided: lower error is better; the error's own scale,
       by default its whole range [0, 1]) and
-    * ``t_i = |c_i / c_aspired_i - 1| / tolerance`` for params and MAdds (two-sided relative deviation: a user
-      who asks for 1.5M params wants a model of about 1.5M, not a smaller one).
+    * ``t_i = max(|c_i / c_aspired_i - 1| - band, 0) / (tolerance - band)`` for the costs (two-sided relative
+      deviation: a user who asks for 1.5M params wants a model of about 1.5M, not a smaller one; a deviation
+      within ``band`` costs nothing, so among the models that close to the target the most accurate wins, and
+      ``tolerance`` is still worth one unit).
 
     The max/sum is pymoo's ``AASF`` on these terms (utopian point 0, weights ``(error_scale, tolerance, ...)``).
     With ``error_scale = 1`` the error term never exceeds 1 while a deviation beyond ``tolerance`` exceeds 1, so
     the winner is within ``tolerance`` of the reference point whenever any candidate is; inside that band it
-    trades ``tolerance`` of relative deviation for ``error_scale`` of error. ``low + span * F`` turns the
+    trades ``tolerance - band`` of relative deviation beyond ``band`` for ``error_scale`` of error. ``low + span * F`` turns the
     driver's normalised objectives back into raw counts (the deviations are relative to the raw target).
     """
 
     rho: float = 1e-2
     tolerance: float = 0.2
     error_scale: float = 1.0
+    band: float = 0.05
     low: tuple[float, ...] | None = None
     span: tuple[float, ...] | None = None
 
@@ -99,6 +102,9 @@ class TargetASF:
         for name in ("tolerance", "error_scale"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: the ASF's scale must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.band < self.tolerance:
+            raise ValueError(f"band: the ASF's free deviation must be in [0, tolerance={self.tolerance}), "
+                             f"got {self.band}")
         if not self.rho >= 0:
             raise ValueError(f"rho: the ASF's augmentation must be >= 0, got {self.rho}")
 
@@ -109,7 +115,8 @@ class TargetASF:
         raw, aspired = low + span * F, low + span * reference
         t = np.empty_like(raw)
         t[:, 0] = (raw[:, 0] - aspired[:, 0]) / self.error_scale
-        t[:, 1:] = np.abs(raw[:, 1:] / np.maximum(aspired[:, 1:], 1e-12) - 1.0) / self.tolerance
+        deviation = np.abs(raw[:, 1:] / np.maximum(aspired[:, 1:], 1e-12) - 1.0)
+        t[:, 1:] = np.maximum(deviation - self.band, 0.0) / (self.tolerance - self.band)
         return t
 
     def __call__(self, F: np.ndarray, weights: np.ndarray, ideal: np.ndarray) -> np.ndarray:

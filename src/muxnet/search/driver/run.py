@@ -79,6 +79,7 @@ class SearchConfig:
     rho: float = 1e-2  # the ASF's augmentation
     tolerance: float = 0.2  # the ASF's relative params/MAdds deviation worth one unit (and the reachability check)
     error_scale: float = 1.0  # the ASF's error worth one unit
+    band: float = 0.05  # the ASF's relative deviation that costs nothing (the most accurate model that close wins)
     restrict_to_table: bool = False  # search only the sub-space a table evaluator's genomes span
     spread: float = 0.05
     top_k: int = 5
@@ -273,7 +274,7 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
 
     subproblems = reference_directions(normalised, per_target, config.spread)
     scalarization = create_scalarization(config.scalarization, theta=config.theta, rho=config.rho,
-                                         tolerance=config.tolerance, error_scale=config.error_scale,
+                                         tolerance=config.tolerance, error_scale=config.error_scale, band=config.band,
                                          low=normaliser.low, span=normaliser.span)
     algorithm = create_algorithm(config.algorithm, sampler, subproblems, scalarization, config.budget, config.seed)
 
