@@ -87,8 +87,9 @@ class TargetASF:
     The max/sum is pymoo's ``AASF`` on these terms (utopian point 0, weights ``(error_scale, tolerance, ...)``).
     With ``error_scale = 1`` the error term never exceeds 1 while a deviation beyond ``tolerance`` exceeds 1, so
     the winner is within ``tolerance`` of the reference point whenever any candidate is; inside that band it
-    trades ``tolerance - band`` of relative deviation beyond ``band`` for ``error_scale`` of error. ``low + span * F`` turns the
-    driver's normalised objectives back into raw counts (the deviations are relative to the raw target).
+    trades ``tolerance - band`` of relative deviation beyond ``band`` for ``error_scale`` of error.
+    ``low + span * F`` turns the driver's normalised objectives back into raw counts (the deviations are
+    relative to the raw target).
     """
 
     rho: float = 1e-2
