@@ -2,8 +2,10 @@
 eval, predict."""
 
 import json
+import shutil
 
 import pytest
+import torch
 
 from muxnet.cli import main
 
@@ -84,3 +86,41 @@ def test_bad_data_gives_one_error_line(tmp_path, capsys):
     assert len(err) == 1 and "no VOCdevkit" in err[0]
     assert main(["segment", "train", "--data", str(tmp_path), "--output", str(tmp_path / "run")]) == 2
     assert "images/training: no such folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_digits_backbone_is_pretrained_once_inside_the_run(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    from muxnet.detection.task import DetectionTask
+    from muxnet.train.tasks import backbone_weights, load_task_recipe
+
+    run = tmp_path / "run"
+    recipe = load_task_recipe(DetectionTask(), "scenes_ssdlite", [
+        ("model.backbone_weights", "digits"), ("model.backbone_pretrain", {"epochs": 1, "image_size": 32})])
+    weights = backbone_weights(DetectionTask(), recipe, run, print)
+    assert weights == str(run / "backbone" / "best.safetensors")
+    assert json.loads((run / "backbone" / "summary.json").read_text())["model"] == "muxnet_xs"
+    detector = DetectionTask().build_model({**recipe, "model": {**recipe["model"], "backbone_weights": weights}}, 10)
+    stem = load_file(weights)["conv_stem.weight"]
+    assert torch.equal(detector.backbone.body.conv_stem.weight, stem)
+    capsys.readouterr()
+    assert backbone_weights(DetectionTask(), recipe, run, print) == weights  # reused, not trained again
+    assert "training" not in capsys.readouterr().out
+
+    # a command line run pre-trains inside its run directory; eval and predict never need the backbone again
+    run = tmp_path / "cli"
+    assert main(["detect", "train", "--epochs", "1", "--output", str(run), "--set", f"data.root={tmp_path / 'data'}",
+                 *TINY, "--set", "model.backbone_weights=digits",
+                 "--set", "model.backbone_pretrain={epochs: 1, image_size: 32}"]) == 0
+    assert (run / "backbone" / "best.safetensors").is_file()
+    shutil.rmtree(run / "backbone")
+    assert main(["detect", "eval", str(run), "--json"]) == 0
+    assert not (run / "backbone").exists()
+
+
+def test_backbone_weights_that_are_not_there_are_one_error_line(tmp_path, capsys):
+    assert main(["detect", "train", "--output", str(tmp_path / "run"), "--set", f"data.root={tmp_path / 'data'}",
+                 *TINY, "--set", f"model.backbone_weights={tmp_path / 'nothing.safetensors'}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no checkpoint at" in err[0] and "digits" in err[0]

@@ -22,6 +22,11 @@ class DetectionTask:
     defaults = task_defaults("detect", name="ssdlite_muxnet_m", score_thresh=0.01, nms_thresh=0.45,
                              detections_per_img=200)
 
+    def backbone_name(self, recipe: dict[str, Any]) -> str:
+        from .models import parse_detector_name
+
+        return parse_detector_name(recipe["model"]["name"])[1]
+
     def build_model(self, recipe: dict[str, Any], num_classes: int) -> nn.Module:
         from .models import create_detector
 

@@ -16,6 +16,8 @@ Names: ``c1_<backbone>`` and ``ppm_<backbone>``, e.g. ``c1_muxnet_m``, ``ppm_mux
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -98,6 +100,34 @@ class C1Net(nn.Module):
         return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
+def load_encoder_weights(features: nn.Module, backbone: str, path: str | Path) -> None:
+    """Load a classifier checkpoint of ``backbone`` into its timm feature extractor ``features``.
+
+    The checkpoint is read into the whole classifier first (so every layout ``muxnet.load_checkpoint`` knows
+    works and a wrong checkpoint is refused by name); the feature extractor names a stage ``blocks_3`` where the
+    classifier says ``blocks.3``, and lacks the layers after the last stage (``conv_head``, the classifier)."""
+    import timm
+
+    from ..models import load_checkpoint
+    from ..models.checkpoint import CheckpointError
+
+    net = timm.create_model(backbone)
+    load_checkpoint(net, path, reset_classifier=None)
+    own = features.state_dict()
+    renamed = {}
+    for key, value in net.state_dict().items():
+        head, _, rest = key.partition(".")
+        stage, _, inner = rest.partition(".")
+        flat = f"{head}_{stage}.{inner}"
+        if key in own or flat in own:
+            renamed[key if key in own else flat] = value
+    missing = sorted(set(own) - set(renamed))
+    if missing:
+        raise CheckpointError(f"checkpoint {path} does not fit the {backbone} feature extractor: missing "
+                              f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}")
+    features.load_state_dict(renamed)
+
+
 def create_segmenter(name: str = "ppm_muxnet_m", num_classes: int = 150, output_stride: int = 8,
                      backbone_weights: str | None = None) -> nn.Module:
     """A C1 or PPM segmentation model whose forward maps ``B x 3 x H x W`` images to ``B x classes x H x W``
@@ -117,9 +147,7 @@ def create_segmenter(name: str = "ppm_muxnet_m", num_classes: int = 150, output_
         encoder = smp.encoders.get_encoder(f"tu-{backbone}", weights=None, depth=5)
         model = C1Net(encoder, num_classes)
     if backbone_weights:
-        from ..models import load_checkpoint
-
-        load_checkpoint(encoder.model, backbone_weights, reset_classifier=None)
+        load_encoder_weights(encoder.model, backbone, backbone_weights)
     if output_stride != 32:
         dilate(encoder, torch.zeros(1, 3, 64, 64), output_stride)
     model.name = name
@@ -127,4 +155,4 @@ def create_segmenter(name: str = "ppm_muxnet_m", num_classes: int = 150, output_
     return model
 
 
-__all__ = ["HEADS", "C1Head", "C1Net", "create_segmenter", "dilate", "parse_segmenter_name"]
+__all__ = ["HEADS", "C1Head", "C1Net", "create_segmenter", "dilate", "load_encoder_weights", "parse_segmenter_name"]

@@ -19,13 +19,16 @@ class SegmentationTask:
     datasets, default_recipes = ("scenes", "ade20k"), ("scenes_c1", "ade20k_ppm")
     defaults = task_defaults("segment", name="ppm_muxnet_m", output_stride=8)
 
+    def backbone_name(self, recipe: dict[str, Any]) -> str:
+        from .models import parse_segmenter_name
+
+        return parse_segmenter_name(recipe["model"]["name"])[1]
+
     def build_model(self, recipe: dict[str, Any], num_classes: int) -> nn.Module:
         from .models import create_segmenter
 
         m = recipe["model"]
-        if m["backbone_weights"]:
-            raise ValueError("model.backbone_weights: not supported for segmentation models yet; leave it null")
-        return create_segmenter(m["name"], num_classes, m["output_stride"])
+        return create_segmenter(m["name"], num_classes, m["output_stride"], m["backbone_weights"])
 
     def data_root(self, recipe: dict[str, Any]) -> Path:
         from ..data.scenes import write_ade20k_scenes

@@ -7,7 +7,7 @@ trains it once and later runs reuse it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,23 +30,30 @@ class Target:
         return self.run_dir is not None and self.recipe["data"]["dataset"] == "digits"
 
 
-def default_digits_run(log: Callable[[str], None] = print) -> Path:
-    """The embedded default's run directory, trained first when it holds no finished run (resumed when a
-    previous training was interrupted)."""
+def digits_run(run_dir: str | Path | None = None, overrides: Iterable[tuple[str, Any]] = (),
+               log: Callable[[str], None] = print) -> Path:
+    """A finished run of the ``digits`` recipe (with ``overrides``) in ``run_dir`` (default: the recipe's default
+    run directory): reused when it is there, resumed when a previous training was interrupted, trained otherwise."""
     from .recipes import build_recipe
     from .run import default_run_dir, train
 
-    recipe = build_recipe()
-    run_dir = default_run_dir(recipe)
+    recipe = build_recipe(overrides=overrides)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(recipe)
     if (run_dir / "summary.json").is_file() and (run_dir / "best.safetensors").is_file():
         return run_dir
     resume = (run_dir / "last.pt").is_file()
-    log(f"{'resuming' if resume else 'training'} the default model in {run_dir} (once; later runs reuse it)")
+    log(f"{'resuming' if resume else 'training'} {recipe['model']['name']} on digits in {run_dir} "
+        "(once; later runs reuse it)")
     if resume:
         recipe = build_recipe(resume=run_dir)
-    recipe["output"]["progress"] = False
+    recipe["output"].update(dir=str(run_dir), progress=False)
     train(recipe, resume=resume, log=log)
     return run_dir
+
+
+def default_digits_run(log: Callable[[str], None] = print) -> Path:
+    """The embedded default's run directory (``muxnet_digits`` on digits), trained the first time it is needed."""
+    return digits_run(log=log)
 
 
 def load_target(model: str | Path | None = None, checkpoint: str | Path | None = None, num_classes: int | None = None,
@@ -97,4 +104,4 @@ def _classes_in(checkpoint: str | Path) -> int:
     return int(bias.shape[0])
 
 
-__all__ = ["Target", "default_digits_run", "load_target"]
+__all__ = ["Target", "default_digits_run", "digits_run", "load_target"]

@@ -32,11 +32,16 @@ from .report import METRICS, append_metrics, progress_bar, read_metrics, truncat
 from .rng import rng_state, seed_everything
 from .run import _prepare_run_dir, _restore, default_run_dir
 
+DIGITS_BACKBONE = "digits"
+
 # the sections every dense recipe shares; optimizer and schedule are the classification schema's own
 TASK_DEFAULTS: dict[str, Any] = {
     "recipe": "custom",
     "task": None,
-    "model": {"name": None, "backbone_weights": None},
+    # backbone_weights: a checkpoint of the backbone (ImageNet weights, as the paper), or "digits": the backbone
+    # first trained as a digit classifier (muxnet train's embedded default with backbone_pretrain's settings)
+    # inside the run directory, which is to the embedded scenes what ImageNet weights are to VOC and ADE20K
+    "model": {"name": None, "backbone_weights": None, "backbone_pretrain": {"epochs": 15, "image_size": 32}},
     "data": {
         "dataset": "scenes",       # scenes (embedded) or the task's standard layout
         "root": None,              # None: the embedded scenes (written once under ~/.cache/muxnet)
@@ -71,6 +76,7 @@ class Task(Protocol):
     defaults: dict[str, Any]       # TASK_DEFAULTS plus the task's own keys
     default_recipes: tuple[str, str]  # shipped recipes: the embedded scenes, the standard layout
 
+    def backbone_name(self, recipe: dict[str, Any]) -> str: ...
     def build_model(self, recipe: dict[str, Any], num_classes: int) -> nn.Module: ...
     def build_data(self, recipe: dict[str, Any], split: str, run_dir: Path | None) -> Dataset: ...
     def collate(self, batch: list) -> Any: ...
@@ -109,6 +115,14 @@ def validate_task_recipe(task: Task, recipe: dict[str, Any]) -> None:
         fail("optimizer.lr", "must be a positive number", recipe["optimizer"]["lr"])
     if not recipe["model"]["name"]:
         fail("model.name", "must name a model", recipe["model"]["name"])
+    weights = recipe["model"]["backbone_weights"]
+    if weights is not None and not isinstance(weights, str):
+        fail("model.backbone_weights", f"must be a checkpoint path, '{DIGITS_BACKBONE}' or null", weights)
+    pretrain = recipe["model"]["backbone_pretrain"]
+    for key in ("epochs", "image_size"):
+        value = pretrain.get(key) if isinstance(pretrain, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            fail(f"model.backbone_pretrain.{key}", "must be a positive integer", value)
 
 
 def task_recipe(task: Task, recipe: str | Path | None, data: str | Path | None, dataset: str | None,
@@ -141,6 +155,27 @@ def scenes_or_root(recipe: dict[str, Any], write_scenes: Callable[..., Path], la
     return Path(data["root"])
 
 
+def backbone_weights(task: Task, recipe: dict[str, Any], run_dir: Path, log: Callable[[str], None]
+                     ) -> str | None:
+    """The checkpoint the backbone starts from: the recipe's ``model.backbone_weights``, where ``"digits"`` is a
+    digit classifier with the task's backbone trained (once, resumably) in ``run_dir/backbone``."""
+    from .targets import digits_run
+
+    weights = recipe["model"]["backbone_weights"]
+    if weights is None:
+        return None
+    if weights != DIGITS_BACKBONE:
+        if not Path(weights).is_file():
+            raise FileNotFoundError(f"model.backbone_weights: no checkpoint at {weights} (a file, or "
+                                    f"'{DIGITS_BACKBONE}' to pre-train the backbone on the embedded digits)")
+        return weights
+    pretrain = recipe["model"]["backbone_pretrain"]
+    overrides = [("model.name", task.backbone_name(recipe)), ("data.image_size", pretrain["image_size"]),
+                 ("schedule.epochs", pretrain["epochs"]), ("training.threads", recipe["training"]["threads"]),
+                 ("training.seed", recipe["training"]["seed"])]
+    return str(digits_run(run_dir / "backbone", overrides, log) / "best.safetensors")
+
+
 def device_for(name: str | None) -> torch.device:
     return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
 
@@ -162,7 +197,10 @@ def train_task(task: Task, recipe: dict[str, Any], resume: bool = False,
     seed_everything(seed)
     train_set = task.build_data(recipe, "train", run_dir)
     test_set = task.build_data(recipe, "test", run_dir)
-    model = task.build_model(recipe, train_set.num_classes).to(device)
+    # a resumed run restores every weight from last.pt: the backbone's starting point no longer matters
+    start = None if resume else backbone_weights(task, recipe, run_dir, log)
+    model = task.build_model(apply_overrides(recipe, [("model.backbone_weights", start)]),
+                             train_set.num_classes).to(device)
     optimizer = build_optimizer(model, recipe["optimizer"])
     loader = TrainLoader(train_set, dcfg["batch_size"], seed, workers=dcfg["workers"], collate_fn=task.collate)
     steps_per_epoch = loader.batches_per_epoch
@@ -247,7 +285,8 @@ def load_run(task: Task, target: str | Path, checkpoint: str | Path | None = Non
     if not (run_dir / "recipe.yaml").is_file():
         raise ckpt.RunError(f"{run_dir} is not a run directory (no recipe.yaml); train one with "
                             f"muxnet {task.kind} train")
-    recipe = load_task_recipe(task, run_dir / "recipe.yaml", overrides)
+    # the run's weights replace the backbone's starting point: do not load (or pre-train) that
+    recipe = load_task_recipe(task, run_dir / "recipe.yaml", [("model.backbone_weights", None), *overrides])
     summary_path = run_dir / "summary.json"
     weights = Path(checkpoint) if checkpoint else run_dir / "best.safetensors"
     if not weights.is_file():
@@ -317,6 +356,6 @@ def predict_images(task: Task, run_dir: str | Path, images: Iterable[str | Path]
     return written
 
 
-__all__ = ["TASK_DEFAULTS", "Task", "data_overrides", "evaluate_run", "fresh_output", "load_run", "load_task_recipe",
-           "predict_images", "prediction_inputs", "scenes_or_root", "task_defaults", "task_recipe", "train_task",
-           "validate_task_recipe"]
+__all__ = ["DIGITS_BACKBONE", "TASK_DEFAULTS", "Task", "backbone_weights", "data_overrides", "evaluate_run",
+           "fresh_output", "load_run", "load_task_recipe", "predict_images", "prediction_inputs", "scenes_or_root",
+           "task_defaults", "task_recipe", "train_task", "validate_task_recipe"]
