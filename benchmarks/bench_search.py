@@ -29,11 +29,10 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import wilcoxon
 
-from muxnet.search.decomposition import parse_targets, reference_directions
-from muxnet.search.driver.run import SearchConfig, run_search
+from muxnet.search.decomposition import parse_targets
+from muxnet.search.driver.run import SearchConfig, build_problem, run_search
 from muxnet.search.evaluators import TableEvaluator
-from muxnet.search.objectives import ComplexityCache, Normaliser
-from muxnet.search.scalarization import create_scalarization
+from muxnet.search.objectives import ComplexityCache
 from muxnet.search.space import SearchSpace, parse_genome_key
 
 # Three targets spread over the tabular benchmark's range (params 0.41-0.58M, MAdds 1.41-2.18M).
@@ -41,24 +40,18 @@ TABLE_TARGETS = "params=0.45M,madds=1.55M;params=0.5M,madds=1.8M;params=0.56M,ma
 
 
 def table_optimum(config: SearchConfig) -> list[float]:
-    """Per target, the best scalarised value any genome of the table reaches (the search's own normalisation,
-    sub-problems and scalarisation, rebuilt from ``config``)."""
+    """Per target, the best scalarised value any genome of the table reaches (the search's own problem, built
+    from ``config``)."""
     table = TableEvaluator(config.evaluator[len("table:"):])
     space = SearchSpace.covering([parse_genome_key(k) for k in table.table], config.preset)
     complexity = ComplexityCache(space)
-    normaliser = Normaliser.for_space(space, complexity)
-    targets = parse_targets(config.targets)
-    normalised = np.stack([normaliser.check_target(t, i) for i, t in enumerate(targets)])
-    subproblems = reference_directions(normalised, config.population // len(targets), config.spread)
-    scalarization = create_scalarization(config.scalarization, theta=config.theta, rho=config.rho,
-                                         tolerance=config.tolerance, error_scale=config.error_scale, band=config.band,
-                                         low=normaliser.low, span=normaliser.span)
+    problem = build_problem(config, space, complexity, parse_targets(config.targets))
     raw = []
     for key, error in table.table.items():
         cost = complexity(parse_genome_key(key))
         raw.append((error, cost.params, cost.madds))
-    F = normaliser.normalise_many(np.array(raw))
-    return [float(scalarization(F, w, subproblems.ideal).min()) for w in subproblems.target_weights()]
+    F = problem.normaliser.normalise_many(np.array(raw))
+    return [float(scores.min()) for scores in problem.target_scores(F)]
 
 
 def run_once(config: SearchConfig) -> dict:

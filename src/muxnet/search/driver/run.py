@@ -215,6 +215,37 @@ def _validate_latency(table, space: SearchSpace, config: SearchConfig, log) -> d
     return {**table.describe(), "validation": validation.to_dict()}
 
 
+@dataclass(frozen=True)
+class SearchProblem:
+    """What a configuration asks of the search: objective vectors normalised over the space, one group of
+    sub-problems around each target, and the scalarisation that ranks models for a sub-problem. A run and
+    anything that scores models afterwards (the benchmarks' table optimum) build it the same way."""
+
+    normaliser: Normaliser
+    subproblems: SubProblems
+    scalarization: Scalarization
+
+    def target_scores(self, F: np.ndarray) -> list[np.ndarray]:
+        """For each target, the scalarised value of every row of ``F`` (normalised objectives; lower is better)."""
+        return [self.scalarization(F, w, self.subproblems.ideal) for w in self.subproblems.target_weights()]
+
+
+def build_problem(config: SearchConfig, space: SearchSpace, complexity: ComplexityCache,
+                  targets: Sequence[Target]) -> SearchProblem:
+    """The :class:`SearchProblem` of ``config`` over ``space`` (targets checked against the space's range)."""
+    normaliser = Normaliser.for_space(space, complexity)
+    normalised = np.stack([normaliser.check_target(t, i) for i, t in enumerate(targets)])
+    per_target = config.population // len(targets)
+    if per_target < 2:
+        raise SearchSetupError(f"population: {config.population} gives fewer than 2 sub-problems for each of "
+                               f"the {len(targets)} targets; use at least {2 * len(targets)}")
+    subproblems = reference_directions(normalised, per_target, config.spread)
+    scalarization = create_scalarization(config.scalarization, theta=config.theta, rho=config.rho,
+                                         tolerance=config.tolerance, error_scale=config.error_scale, band=config.band,
+                                         low=normaliser.low, span=normaliser.span)
+    return SearchProblem(normaliser, subproblems, scalarization)
+
+
 def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, executor: str = "inprocess",
                workers: int | None = None, ray_address: str | None = None, evaluator=None,
                log: Callable[[str], None] = print, objectives: Sequence[Objective] = (),
@@ -253,14 +284,10 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     for row in archived:  # a resumed run neither counts nor times an archived genome again
         if row.params is not None:
             complexity.seed(row.genome, row.params, row.madds, row.other_costs)
-    normaliser = Normaliser.for_space(space, complexity)
-    normalised = np.stack([normaliser.check_target(t, i) for i, t in enumerate(targets)])
+    problem = build_problem(config, space, complexity, targets)
+    normaliser, subproblems, scalarization = problem.normaliser, problem.subproblems, problem.scalarization
     sampler = TargetedSampler(space, complexity, normaliser.low, normaliser.span)
     _check_reachable(sampler, targets, config.tolerance)
-    per_target = config.population // len(targets)
-    if per_target < 2:
-        raise SearchSetupError(f"population: {config.population} gives fewer than 2 sub-problems for each of "
-                               f"the {len(targets)} targets; use at least {2 * len(targets)}")
     extra = {"objectives": list(names)}
     if table is not None:
         extra["latency_table"] = _validate_latency(table, space, config, log)
@@ -272,10 +299,6 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
         space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes),
                             bounds=(space.lower, space.upper))
 
-    subproblems = reference_directions(normalised, per_target, config.spread)
-    scalarization = create_scalarization(config.scalarization, theta=config.theta, rho=config.rho,
-                                         tolerance=config.tolerance, error_scale=config.error_scale, band=config.band,
-                                         low=normaliser.low, span=normaliser.span)
     algorithm = create_algorithm(config.algorithm, sampler, subproblems, scalarization, config.budget, config.seed)
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -382,8 +405,8 @@ def _progress(config: SearchConfig, algorithm: SearchAlgorithm, archive: Archive
     parts = []
     if rows:
         F = normaliser.normalise_many([raw_objectives(r, normaliser.names) for r in rows])
-        for target, weight in zip(targets, subproblems.target_weights()):
-            scores = scalarization(F, weight, subproblems.ideal)
+        problem = SearchProblem(normaliser, subproblems, scalarization)
+        for target, scores in zip(targets, problem.target_scores(F)):
             best = rows[int(np.argmin(scores))]
             values = " ".join(format_value(n, best.cost(n)) for n in normaliser.names)
             parts.append(f"[{target.label()}] err {best.error:.3f} {values} {scalarization.name} {scores.min():.3f}")
@@ -410,4 +433,5 @@ def _check_format(out_dir: Path, stored: dict, config: SearchConfig, state_path:
                                f"({'; '.join(reasons)}) and cannot be continued; start a new run in another --out")
 
 
-__all__ = ["DEFAULT_TARGETS", "SearchConfig", "SearchResult", "SearchSetupError", "run_search"]
+__all__ = ["DEFAULT_TARGETS", "SearchConfig", "SearchProblem", "SearchResult", "SearchSetupError", "build_problem",
+           "run_search"]
