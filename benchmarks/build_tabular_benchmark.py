@@ -10,11 +10,12 @@ table buildable on a CPU. Each genome is trained on the digits training split an
 validation split, with a per-genome seed, so the table is reproducible row by row.
 
 It is meant to run in the background: each finished genome is appended (and flushed) to a CSV, a restart skips
-the rows already there, and ``--shard i/n`` splits the work across processes. When every genome is done the CSV
+the rows already there, and ``--shard i/n`` splits the work across processes. The partial CSVs live beside the
+table (``--work``, committed while the build is unfinished), so any machine can continue it. When every genome is done the CSV
 is compressed to ``--out`` (``.csv.gz``: genome, error, params, madds, seconds) beside a JSON description of
 the sub-space and the command that made it.
 
-    python benchmarks/build_tabular_benchmark.py      # resumable; 10-20 s per genome on one core
+    python benchmarks/build_tabular_benchmark.py      # resumable; 7-30 s per genome on one core
     python benchmarks/build_tabular_benchmark.py --shard 0/2 & python benchmarks/build_tabular_benchmark.py --shard 1/2
 """
 
@@ -67,7 +68,7 @@ def enumerate_genomes(space: SearchSpace, free: dict[str, tuple[int, ...]] = FRE
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", default="runs/tabular", help="directory for the partial CSVs")
+    parser.add_argument("--work", default="benchmarks/data/tabular_small.parts", help="directory of the partial CSVs")
     parser.add_argument("--out", default="benchmarks/data/tabular_small.csv.gz")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
