@@ -10,7 +10,9 @@ import torch
 from muxnet.cli import main
 
 TINY = ["--image-size", "64", "--batch-size", "8", "--no-progress", "--threads", "1",
-        "--set", "data.scenes={train: 48, test: 16, size: 64, seed: 0}", "--set", "schedule.warmup_epochs=0"]
+        "--set", "data.scenes={train: 48, test: 16, size: 64, seed: 0}", "--set", "schedule.warmup_epochs=0",
+        "--set", "model.backbone_weights=null"]
+DETECT_TINY = [*TINY, "--set", "data.scenes.digit_sizes=[29, 48]"]  # the default's 39-64 pixel digits fill 64x64
 
 
 def _records(run):
@@ -19,7 +21,7 @@ def _records(run):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command, key, extra", [
-    ("detect", "voc07_map", ["--lr", "0.003"]),
+    ("detect", "voc07_map", ["--lr", "0.003", "--set", "data.scenes.digit_sizes=[29, 48]"]),
     ("segment", "miou", ["--lr", "0.003", "--set", "model.output_stride=16"]),
 ])
 def test_train_eval_predict_on_embedded_scenes(tmp_path, capsys, command, key, extra):
@@ -56,7 +58,7 @@ def test_train_eval_predict_on_embedded_scenes(tmp_path, capsys, command, key, e
 def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path, monkeypatch):
     from muxnet.detection.task import DetectionTask
 
-    common = ["detect", "train", "--epochs", "2", "--set", f"data.root={tmp_path / 'data'}", *TINY]
+    common = ["detect", "train", "--epochs", "2", "--set", f"data.root={tmp_path / 'data'}", *DETECT_TINY]
     assert main([*common, "--output", str(tmp_path / "whole")]) == 0
 
     loss, calls = DetectionTask.loss, []
@@ -111,7 +113,7 @@ def test_a_digits_backbone_is_pretrained_once_inside_the_run(tmp_path, capsys):
     # a command line run pre-trains inside its run directory; eval and predict never need the backbone again
     run = tmp_path / "cli"
     assert main(["detect", "train", "--epochs", "1", "--output", str(run), "--set", f"data.root={tmp_path / 'data'}",
-                 *TINY, "--set", "model.backbone_weights=digits",
+                 *DETECT_TINY, "--set", "model.backbone_weights=digits",
                  "--set", "model.backbone_pretrain={epochs: 1, image_size: 32}"]) == 0
     assert (run / "backbone" / "best.safetensors").is_file()
     shutil.rmtree(run / "backbone")
@@ -121,6 +123,6 @@ def test_a_digits_backbone_is_pretrained_once_inside_the_run(tmp_path, capsys):
 
 def test_backbone_weights_that_are_not_there_are_one_error_line(tmp_path, capsys):
     assert main(["detect", "train", "--output", str(tmp_path / "run"), "--set", f"data.root={tmp_path / 'data'}",
-                 *TINY, "--set", f"model.backbone_weights={tmp_path / 'nothing.safetensors'}"]) == 2
+                 *DETECT_TINY, "--set", f"model.backbone_weights={tmp_path / 'nothing.safetensors'}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no checkpoint at" in err[0] and "digits" in err[0]
