@@ -32,6 +32,22 @@ def test_digits_default_needs_no_directory():
     assert len(splits.train) + len(splits.val) + len(splits.test) == 1797
 
 
+def test_a_digits_pool_for_the_scenes_leaves_out_every_test_scene_digit():
+    import numpy as np
+
+    from muxnet.data.digits import digits_pixels, scene_digit_pool
+
+    train, test = scene_digit_pool("train"), scene_digit_pool("test")
+    assert not set(train) & set(test) and len(train) + len(test) == 1797
+    _, _, splits = digits_pixels(16, pool="scenes_train")
+    used = np.concatenate(list(splits.values()))
+    assert sorted(used) == sorted(train)
+    pooled = build_data(data_cfg("digits", None, digits_pool="scenes_train"))
+    assert len(pooled.train) + len(pooled.val) + len(pooled.test) == len(train)
+    with pytest.raises(ValueError, match="digits_pool"):
+        load_recipe("digits", [("data.digits_pool", "test")])
+
+
 def test_image_folder_layout_and_corrupt_file(tmp_path):
     root = make_image_folder(tmp_path / "f")
     splits = build_data(data_cfg("imagefolder", root, train_transform="inception"), CFG, tmp_path)

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 import torch
+import yaml
 
 from muxnet.cli import main
 
@@ -103,6 +104,8 @@ def test_a_digits_backbone_is_pretrained_once_inside_the_run(tmp_path, capsys):
     weights = backbone_weights(DetectionTask(), recipe, run, print)
     assert weights == str(run / "backbone" / "best.safetensors")
     assert json.loads((run / "backbone" / "summary.json").read_text())["model"] == "muxnet_xs"
+    # only the digit images of the training scenes: the test scenes' digits stay unseen
+    assert yaml.safe_load((run / "backbone" / "recipe.yaml").read_text())["data"]["digits_pool"] == "scenes_train"
     detector = DetectionTask().build_model({**recipe, "model": {**recipe["model"], "backbone_weights": weights}}, 10)
     stem = load_file(weights)["conv_stem.weight"]
     assert torch.equal(detector.backbone.body.conv_stem.weight, stem)

@@ -76,7 +76,8 @@ def build_data(data_cfg: dict[str, Any], data_config: dict[str, Any] | None = No
         raise DataError(f"data.dataset must be one of {DATASETS}, got {dataset!r}")
     seed = int(data_cfg.get("seed") or 0)
     if dataset == "digits":
-        return load_digits(image_size=data_cfg["image_size"], channels=3, seed=seed)
+        return load_digits(image_size=data_cfg["image_size"], channels=3, seed=seed,
+                           pool=data_cfg.get("digits_pool") or "all")
     if not data_cfg.get("root"):
         raise DataError(f"data.root: dataset {dataset!r} needs a directory (e.g. muxnet train --data DIR)")
     root = Path(data_cfg["root"])

@@ -15,24 +15,39 @@ from torch.utils.data import TensorDataset
 from .splits import DataSplits
 
 NUM_CLASSES = 10
+# which digit images may be used: all, or only the half the embedded scenes' training split is composed from
+DIGIT_POOLS = ("all", "scenes_train")
+
+
+def scene_digit_pool(split: str) -> np.ndarray:
+    """Indices of the digit images the embedded scenes of ``split`` ("train" or "test") are composed from: two
+    fixed, disjoint halves, so no test scene shows a digit image seen in training."""
+    order = np.random.default_rng(12345).permutation(1797)
+    return order[: len(order) // 2] if split == "train" else order[len(order) // 2:]
 
 
 def digits_pixels(image_size: int = 32, channels: int = 3, seed: int = 0, val_fraction: float = 0.15,
-                  test_fraction: float = 0.15) -> tuple[torch.Tensor, torch.Tensor, dict[str, np.ndarray]]:
+                  test_fraction: float = 0.15, pool: str = "all"
+                  ) -> tuple[torch.Tensor, torch.Tensor, dict[str, np.ndarray]]:
     """The digits before standardisation: N x C x H x W pixels in [0, 1] at ``image_size``, the labels and the
-    ``train``/``val``/``test`` indices. Corruptions act here, in pixel space (:mod:`muxnet.robustness`)."""
+    ``train``/``val``/``test`` indices. Corruptions act here, in pixel space (:mod:`muxnet.robustness`).
+
+    ``pool="scenes_train"`` splits only the images the embedded scenes' training split uses (a backbone
+    pre-trained for the scenes must not see the digits of their test split)."""
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
     if image_size < 8:
         raise ValueError(f"image_size must be at least 8 (the native size), got {image_size}")
+    if pool not in DIGIT_POOLS:
+        raise ValueError(f"pool must be one of {DIGIT_POOLS}, got {pool!r}")
     if not 0 < val_fraction < 1 or not 0 < test_fraction < 1 or val_fraction + test_fraction >= 1:
         raise ValueError(f"val/test fractions must be in (0, 1) and sum below 1, got {val_fraction}, {test_fraction}")
     data = sklearn_digits()
     images = data.images.astype(np.float32) / 16.0
     labels = data.target.astype(np.int64)
-    index = np.arange(len(labels))
-    rest, test_idx = train_test_split(index, test_size=test_fraction, stratify=labels, random_state=seed)
+    index = np.arange(len(labels)) if pool == "all" else np.sort(scene_digit_pool("train"))
+    rest, test_idx = train_test_split(index, test_size=test_fraction, stratify=labels[index], random_state=seed)
     train_idx, val_idx = train_test_split(rest, test_size=val_fraction / (1 - test_fraction),
                                           stratify=labels[rest], random_state=seed)
     x = torch.from_numpy(images)[:, None]
@@ -49,9 +64,10 @@ def digits_standardisation(pixels: torch.Tensor, train_idx: np.ndarray) -> tuple
 
 
 def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_fraction: float = 0.15,
-                test_fraction: float = 0.15) -> DataSplits:
-    """Train/val/test tensors of the digits data at ``image_size`` x ``image_size``."""
-    x, y, splits = digits_pixels(image_size, channels, seed, val_fraction, test_fraction)
+                test_fraction: float = 0.15, pool: str = "all") -> DataSplits:
+    """Train/val/test tensors of the digits data at ``image_size`` x ``image_size`` (``pool``: see
+    :func:`digits_pixels`)."""
+    x, y, splits = digits_pixels(image_size, channels, seed, val_fraction, test_fraction, pool)
     mean, std = digits_standardisation(x, splits["train"])
     x = (x - mean) / std
 

@@ -27,6 +27,8 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
+from .digits import scene_digit_pool
+
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SEGMENTATION_NAMES = ("background", *DIGIT_NAMES)
 STROKE = 0.5      # digit intensity above which a pixel is the digit's class
@@ -79,8 +81,7 @@ def compose_scenes(count: int, size: int = 128, max_digits: int = 3, digit_sizes
     if not 8 <= digit_sizes[0] <= digit_sizes[1] <= size:
         raise ValueError(f"digit_sizes must satisfy 8 <= min <= max <= size ({size}), got {digit_sizes}")
     images, labels = _digit_images()
-    order = np.random.default_rng(12345).permutation(len(labels))
-    pool = order[: len(order) // 2] if split == "train" else order[len(order) // 2:]
+    pool = scene_digit_pool(split)
     rng = np.random.default_rng([seed, 0 if split == "train" else 1])
     scenes = []
     for _ in range(count):

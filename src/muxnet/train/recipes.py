@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
                                    # 0.2 for a flat class folder, which has no other held-out images)
         "skip_bad_images": False,
         "seed": 0,                 # fixes the held-out split
+        "digits_pool": "all",      # digits only: all images, or "scenes_train" (those of the embedded scenes'
+                                   # training split: a backbone pre-trained for the scenes never sees their test)
     },
     "optimizer": {
         "name": "sgd",             # any timm optimizer name (sgd, rmsproptf, adamw, ...)
@@ -205,10 +207,13 @@ def validate_recipe(recipe: Mapping[str, Any]) -> None:
 
     data, opt, sched, train = recipe["data"], recipe["optimizer"], recipe["schedule"], recipe["training"]
     from ..data import DATASETS, TRAIN_TRANSFORMS
+    from ..data.digits import DIGIT_POOLS
     from .optim import LOSSES
 
     if data["dataset"] not in DATASETS:
         fail("data.dataset", f"must be one of {DATASETS}")
+    if data["digits_pool"] not in DIGIT_POOLS:
+        fail("data.digits_pool", f"must be one of {DIGIT_POOLS}")
     if data["train_transform"] not in TRAIN_TRANSFORMS:
         fail("data.train_transform", f"must be one of {TRAIN_TRANSFORMS}")
     for key, section, minimum in (("image_size", data, 8), ("batch_size", data, 1), ("epochs", sched, 1)):

@@ -171,7 +171,8 @@ def backbone_weights(task: Task, recipe: dict[str, Any], run_dir: Path, log: Cal
         return weights
     pretrain = recipe["model"]["backbone_pretrain"]
     overrides = [("model.name", task.backbone_name(recipe)), ("data.image_size", pretrain["image_size"]),
-                 ("schedule.epochs", pretrain["epochs"]), ("training.threads", recipe["training"]["threads"]),
+                 ("schedule.epochs", pretrain["epochs"]), ("data.digits_pool", "scenes_train"),
+                 ("training.threads", recipe["training"]["threads"]),
                  ("training.seed", recipe["training"]["seed"])]
     return str(digits_run(run_dir / "backbone", overrides, log) / "best.safetensors")
 
