@@ -41,7 +41,7 @@ TASK_DEFAULTS: dict[str, Any] = {
     # backbone_weights: a checkpoint of the backbone (ImageNet weights, as the paper), or "digits": the backbone
     # first trained as a digit classifier (muxnet train's embedded default with backbone_pretrain's settings)
     # inside the run directory, which is to the embedded scenes what ImageNet weights are to VOC and ADE20K
-    "model": {"name": None, "backbone_weights": None, "backbone_pretrain": {"epochs": 15, "image_size": 32}},
+    "model": {"name": None, "backbone_weights": None, "backbone_pretrain": {"epochs": 30, "image_size": 32}},
     "data": {
         "dataset": "scenes",       # scenes (embedded) or the task's standard layout
         "root": None,              # None: the embedded scenes (written once under ~/.cache/muxnet)
