@@ -157,3 +157,19 @@ def test_a_search_restricted_to_a_tabular_sub_space_proposes_only_table_genomes(
     assert all(p["distance"] <= 0.2 for p in picks)
     with pytest.raises(ValueError, match="restrict_to_table: needs a 'table:PATH' evaluator"):
         SearchConfig(evaluator="synthetic", restrict_to_table=True)
+
+
+def test_the_search_problem_scores_each_target_and_refuses_too_few_sub_problems():
+    from muxnet.search.driver.run import SearchSetupError, build_problem
+
+    space = SearchSpace("small")
+    complexity = ComplexityCache(space)
+    config = SearchConfig(population=9)
+    targets = parse_targets(config.targets)
+    problem = build_problem(config, space, complexity, targets)
+    assert len(problem.subproblems.target_weights()) == len(targets)
+    models = [(0.30, 0.6e6, 2.0e6), (0.25, 1.0e6, 3.5e6), (0.22, 1.5e6, 5.5e6)]
+    F = problem.normaliser.normalise_many(np.array(models))
+    assert [int(np.argmin(scores)) for scores in problem.target_scores(F)] == [0, 1, 2]
+    with pytest.raises(SearchSetupError, match="fewer than 2 sub-problems for each of the 3 targets"):
+        build_problem(SearchConfig(population=5), space, complexity, targets)
