@@ -34,3 +34,12 @@ def test_defaults_follow_the_data_and_recipes_belong_to_their_task(tmp_path):
         load_task_recipe(SegmentationTask(), "voc_ssdlite")
     with pytest.raises(RecipeError, match="unknown recipe key 'model.output_stride'"):
         load_task_recipe(DetectionTask(), "scenes_ssdlite", ["model.output_stride=8"])
+
+
+def test_backbone_settings_are_checked_and_each_task_names_its_backbone():
+    assert DetectionTask().backbone_name(load_task_recipe(DetectionTask(), "voc_ssd")) == "muxnet_l"
+    assert SegmentationTask().backbone_name(load_task_recipe(SegmentationTask(), "scenes_c1")) == "muxnet_xs"
+    with pytest.raises(RecipeError, match="model.backbone_weights: must be a checkpoint path, 'digits' or null"):
+        load_task_recipe(DetectionTask(), "scenes_ssdlite", [("model.backbone_weights", 3)])
+    with pytest.raises(RecipeError, match="model.backbone_pretrain.epochs: must be a positive integer"):
+        load_task_recipe(SegmentationTask(), "scenes_c1", [("model.backbone_pretrain.epochs", 0)])
