@@ -11,7 +11,7 @@ validation split, with a per-genome seed, so the table is reproducible row by ro
 
 It is meant to run in the background: each finished genome is appended (and flushed) to a CSV, a restart skips
 the rows already there, and ``--shard i/n`` splits the work across processes. The partial CSVs live beside the
-table (``--work``, committed while the build is unfinished), so any machine can continue it. When every genome
+table (``--work``; committed while a build is unfinished, so any machine can continue it). When every genome
 is done the CSV is compressed to ``--out`` (``.csv.gz``: genome, error, params, madds, seconds) beside a JSON
 description of the sub-space and the command that made it.
 
