@@ -173,3 +173,23 @@ def test_the_search_problem_scores_each_target_and_refuses_too_few_sub_problems(
     assert [int(np.argmin(scores)) for scores in problem.target_scores(F)] == [0, 1, 2]
     with pytest.raises(SearchSetupError, match="fewer than 2 sub-problems for each of the 3 targets"):
         build_problem(SearchConfig(population=5), space, complexity, targets)
+
+
+def test_the_shipped_tabular_benchmark_holds_every_genome_of_its_sub_space():
+    import sys
+    from pathlib import Path
+
+    from muxnet.search.evaluators import TableEvaluator
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        from build_tabular_benchmark import enumerate_genomes
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    table = TableEvaluator(root / "benchmarks" / "data" / "tabular_small.csv.gz").table
+    genomes = {genome_key(g) for g in enumerate_genomes(SearchSpace("small"))}
+    assert len(genomes) == 1024 and set(table) == genomes
+    assert all(0.0 <= e <= 1.0 for e in table.values()) and len(set(table.values())) > 10
+    meta = json.loads((root / "benchmarks" / "data" / "tabular_small.json").read_text())
+    assert meta["genomes"] == 1024 and "build_tabular_benchmark.py" in meta["command"]
