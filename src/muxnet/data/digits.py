@@ -15,6 +15,7 @@ from torch.utils.data import TensorDataset
 from .splits import DataSplits
 
 NUM_CLASSES = 10
+NUM_IMAGES = 1797  # scikit-learn's digits, fixed: the scenes' halves are drawn from these
 # which digit images may be used: all, or only the half the embedded scenes' training split is composed from
 DIGIT_POOLS = ("all", "scenes_train")
 
@@ -22,7 +23,7 @@ DIGIT_POOLS = ("all", "scenes_train")
 def scene_digit_pool(split: str) -> np.ndarray:
     """Indices of the digit images the embedded scenes of ``split`` ("train" or "test") are composed from: two
     fixed, disjoint halves, so no test scene shows a digit image seen in training."""
-    order = np.random.default_rng(12345).permutation(1797)
+    order = np.random.default_rng(12345).permutation(NUM_IMAGES)
     return order[: len(order) // 2] if split == "train" else order[len(order) // 2:]
 
 
