@@ -6,6 +6,9 @@ and a spatially multiplexed conv against the depthwise conv of the same width, e
     python benchmarks/bench_deploy.py rewrites [--models muxnet_m muxnet_s]   # what each rewrite buys
     python benchmarks/bench_deploy.py subset --models muxnet_xs muxnet_m --rewrites batchnorm grouped_conv \
         --references mobilenetv3_small_100   # every rewrite vs only the given ones, next to as-built references
+    python benchmarks/bench_deploy.py ops --models muxnet_m mobilenetv3_large_100 muxnet_xs mobilenetv3_small_100
+        # ONNX Runtime's kernel time per operator, and each pair's floor: a model's convs and activations alone
+        # against the other model's whole inference
 """
 
 from __future__ import annotations
@@ -15,7 +18,16 @@ import argparse
 import torch
 from torch import nn
 
-from muxnet.benchmark import PATHS, benchmark, build_model, format_table, plot
+from muxnet.benchmark import (
+    PATHS,
+    benchmark,
+    build_model,
+    format_op_times,
+    format_table,
+    onnxruntime_op_times,
+    op_category,
+    plot,
+)
 from muxnet.deploy import REWRITES, FusedSpatialMultiplexing, deploy
 from muxnet.layers import SpatialMultiplexConv
 
@@ -40,7 +52,7 @@ def layers(channels: int) -> dict[str, nn.Module]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("models", "layers", "rewrites", "subset"))
+    parser.add_argument("what", choices=("models", "layers", "rewrites", "subset", "ops"))
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
     parser.add_argument("--repeats", type=int, default=40)
@@ -48,6 +60,9 @@ def main() -> None:
     parser.add_argument("--rewrites", nargs="+", default=[], choices=REWRITES, help="subset: the smaller rewrite set")
     parser.add_argument("--references", nargs="+", default=[], help="subset: models timed as built alongside")
     parser.add_argument("--chart", help="also write a PNG bar chart")
+    parser.add_argument("--pairs", nargs="*", default=["muxnet_m:mobilenetv3_large_100",
+                                                       "muxnet_xs:mobilenetv3_small_100"],
+                        help="ops: MODEL:REFERENCE pairs whose floor to print")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeats} interleaved runs")
     if args.what == "models":
@@ -55,6 +70,20 @@ def main() -> None:
                             args.paths, repeats=args.repeats, threads=args.threads)
         print("batch 1, 3x224x224")
         print(format_table(results))
+    elif args.what == "ops":
+        models = {name: deploy(build_model(name)) for name in args.models}
+        times = onnxruntime_op_times(models, repeats=args.repeats, threads=args.threads)
+        print("batch 1, 3x224x224, ONNX Runtime kernel time per operator kind (its optimised graph)")
+        print(format_op_times(times))
+        print()
+        for pair in args.pairs:
+            name, reference = pair.split(":")
+            if name in times and reference in times:
+                floor = sum(v for k, v in times[name].items() if op_category(k) in ("convolution", "activation"))
+                total = sum(times[reference].values())
+                print(f"{name}'s convolutions and activations alone: {floor:.2f} ms = {floor / total:.2f}x "
+                      f"{reference}'s whole inference ({total:.2f} ms)")
+        results = []  # nothing to chart
     elif args.what == "subset":
         variants = {}
         for name in args.models:
@@ -91,7 +120,7 @@ def main() -> None:
                             threads=args.threads)
         print(f"one layer (+ its BatchNorm): {channels} channels, {size}x{size}, batch 1")
         print(format_table(results))
-    if args.chart:
+    if args.chart and results:
         plot(results, args.chart)
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from muxnet.benchmark import Measurement, benchmark, best_paths, format_table, plot
+from muxnet.benchmark import (
+    Measurement,
+    benchmark,
+    best_paths,
+    format_op_times,
+    format_table,
+    onnxruntime_op_times,
+    op_category,
+    plot,
+)
 from muxnet.cli import main
 from muxnet.layers import SpatialMultiplexConv
 
@@ -44,3 +53,16 @@ def test_benchmark_command_keeps_an_existing_chart(tmp_path, capsys):
     assert main(["benchmark", "muxnet_xs", "--chart", str(chart), "--repeats", "1"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert chart.read_bytes() == b"old"
+
+
+def test_onnxruntime_op_times_splits_the_time_by_operator_and_category():
+    pytest.importorskip("onnxruntime")
+    model = nn.Sequential(nn.Conv2d(16, 32, 1), nn.SiLU(), nn.Conv2d(32, 32, 3, padding=1, groups=32),
+                          nn.Conv2d(32, 16, 1))
+    times = onnxruntime_op_times({"block": model}, input_size=(16, 12, 12), repeats=3, warmup=1)["block"]
+    assert {"Conv 1x1", "Conv depthwise 3x3"} <= set(times)  # convs told apart by kernel and groups
+    assert all(v >= 0 for v in times.values()) and sum(times.values()) > 0
+    assert op_category("QuickGelu") == "activation" and op_category("Conv depthwise 3x3") == "convolution"
+    assert op_category("ReorderInput") == "layout" and op_category("ReduceMean") == "squeeze-excite and residual"
+    table = format_op_times({"block": times})
+    assert table.splitlines()[0].startswith("operator") and "total" in table and "convolution" in table

@@ -149,6 +149,108 @@ def benchmark(models: Sequence[str] | Mapping[str, nn.Module], paths: Sequence[s
     return list(results.values())
 
 
+OP_CATEGORIES = {
+    "convolution": ("Conv", "FusedConv", "Gemm", "MatMul"),
+    "activation": ("QuickGelu", "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Clip", "Tanh"),
+    "squeeze-excite and residual": ("ReduceMean", "GlobalAveragePool", "Mul", "Add", "Sum"),
+}
+
+
+def op_category(op: str) -> str:
+    """The category of an operator kind from :func:`onnxruntime_op_times`: ``convolution``, ``activation``,
+    ``squeeze-excite and residual``, or ``layout`` (reorders, reshapes, splits, concats, gathers: data movement
+    without arithmetic)."""
+    kind = op.split(" ")[0]
+    return next((name for name, ops in OP_CATEGORIES.items() if kind in ops), "layout")
+
+
+def _op_kinds(optimized_path: Path) -> dict[str, str]:
+    """Node name -> operator kind in ONNX Runtime's optimised graph; convs are told apart by kernel and groups."""
+    import onnx
+
+    graph = onnx.load(str(optimized_path)).graph
+    shapes = {t.name: list(t.dims) for t in graph.initializer}
+    kinds = {}
+    for node in graph.node:
+        kind = node.op_type
+        weight = shapes.get(node.input[1]) if node.op_type in ("Conv", "FusedConv") and len(node.input) > 1 else None
+        if weight is not None and len(weight) == 4:
+            groups = next((a.i for a in node.attribute if a.name == "group"), 1)
+            kind = f"{node.op_type} {'depthwise ' if groups > 1 else ''}{weight[2]}x{weight[3]}"
+        kinds[node.name] = kind
+    return kinds
+
+
+def onnxruntime_op_times(models: Mapping[str, nn.Module], input_size: tuple[int, int, int] = (3, 224, 224),
+                         repeats: int = 30, warmup: int = 5, threads: int = 1) -> dict[str, dict[str, float]]:
+    """ONNX Runtime's own kernel time per operator kind, in ms per inference, for each (already deployed) model.
+
+    Each model is exported and run in a profiling session; the runs are interleaved like :func:`benchmark`'s.
+    The kinds are those of ORT's optimised graph (e.g. its NCHWc ``ReorderInput``/``ReorderOutput`` and fused
+    ``QuickGelu``), so the table shows where the time goes once ORT has done its own fusions.
+    """
+    import json
+
+    import onnxruntime as ort
+
+    from .export import export_onnx
+
+    x = torch.randn(1, *input_size).numpy()
+    with tempfile.TemporaryDirectory() as tmp:
+        sessions = {}
+        for i, (name, model) in enumerate(models.items()):
+            onnx_path, optimized = Path(tmp) / f"{i}.onnx", Path(tmp) / f"{i}.optimized.onnx"
+            export_onnx(model.eval(), onnx_path, input_size)
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.optimized_model_filepath = str(optimized)
+            options.log_severity_level = 3  # saving an NCHWc graph warns that it is specific to this CPU
+            options.enable_profiling = True
+            options.profile_file_prefix = str(Path(tmp) / f"profile{i}")
+            session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+            sessions[name] = (session, session.get_inputs()[0].name, optimized)
+        for _ in range(warmup):
+            for session, input_name, _ in sessions.values():
+                session.run(None, {input_name: x})
+        times: dict[str, dict[str, float]] = {}
+        for _ in range(repeats):
+            for session, input_name, _ in sessions.values():
+                session.run(None, {input_name: x})
+        for name, (session, _, optimized) in sessions.items():
+            kinds = _op_kinds(optimized)
+            with open(session.end_profiling()) as f:
+                events = json.load(f)
+            runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
+            measured_from = runs[warmup - 1]["ts"] + runs[warmup - 1]["dur"] if warmup else 0
+            totals: dict[str, float] = {}
+            for event in events:
+                if (event.get("cat") != "Node" or not event["name"].endswith("_kernel_time")
+                        or event["ts"] < measured_from):
+                    continue
+                kind = kinds.get(event["name"].removesuffix("_kernel_time"), event["args"].get("op_name", "?"))
+                totals[kind] = totals.get(kind, 0.0) + event["dur"] / 1e3 / repeats
+            times[name] = dict(sorted(totals.items(), key=lambda item: -item[1]))
+    return times
+
+
+def format_op_times(times: Mapping[str, Mapping[str, float]]) -> str:
+    """One row per operator kind, one column per model (ms per inference), then the categories' totals."""
+    names = list(times)
+    kinds = sorted({k for t in times.values() for k in t}, key=lambda k: -max(t.get(k, 0.0) for t in times.values()))
+    width = max([len(k) for k in kinds] + [27]) + 2
+    column = max([len(n) for n in names] + [10]) + 2
+    lines = [f"{'operator (ms per inference)':<{width}}" + "".join(f"{n:>{column}}" for n in names)]
+    lines += [f"{k:<{width}}" + "".join(f"{times[n].get(k, 0.0):>{column}.3f}" for n in names) for k in kinds]
+    lines.append("")
+    for category in (*OP_CATEGORIES, "layout"):
+        lines.append(f"{category:<{width}}" + "".join(
+            f"{sum(v for k, v in times[n].items() if op_category(k) == category):>{column}.3f}" for n in names))
+    lines.append(f"{'total':<{width}}" + "".join(f"{sum(times[n].values()):>{column}.3f}" for n in names))
+    return "\n".join(lines)
+
+
 def best_paths(results: Sequence[Measurement]) -> dict[str, Measurement]:
     """Each model's fastest path (lowest median)."""
     best: dict[str, Measurement] = {}
