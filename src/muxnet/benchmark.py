@@ -124,11 +124,18 @@ def benchmark(models: Sequence[str] | Mapping[str, nn.Module], paths: Sequence[s
     ``peak_mb`` is how much the process's peak resident memory grew while the path was prepared and first run
     (0 when it fitted in memory already used), a rough upper bound of what that path needs on its own.
     """
+    import torch._dynamo
+
     torch.set_num_threads(threads)
     x = torch.randn(batch_size, *input_size)
     runners: dict[tuple[str, str], Callable] = {}
     results: dict[tuple[str, str], Measurement] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    # every compiled model is a new variant of the same wrapped frame: past Dynamo's default of 8 variants the
+    # rest would silently run eagerly, and the `compile` column would time eager code
+    variants = len(models) + 1
+    with (tempfile.TemporaryDirectory() as tmp,
+          torch._dynamo.config.patch(recompile_limit=max(8, variants),
+                                     fail_on_recompile_limit_hit="compile" in paths)):
         named = models.items() if isinstance(models, Mapping) else ((n, None) for n in models)
         for name, model in named:
             model = build_model(name) if model is None else model.eval()
