@@ -56,8 +56,7 @@ def build_model(name: str, num_classes: int = 1000) -> nn.Module:
     return timm.create_model(name, num_classes=num_classes).eval()
 
 
-def onnxruntime_session(onnx_path: str | Path, threads: int):
-    """An ONNX Runtime CPU session with every graph optimisation and without spinning worker threads."""
+def _session_options(threads: int):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -66,6 +65,15 @@ def onnxruntime_session(onnx_path: str | Path, threads: int):
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return options
+
+
+def onnxruntime_session(onnx_path: str | Path, threads: int, options=None):
+    """An ONNX Runtime CPU session with every graph optimisation and without spinning worker threads
+    (``options``: such session options, further configured)."""
+    import onnxruntime as ort
+
+    options = options or _session_options(threads)
     return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
@@ -198,8 +206,6 @@ def onnxruntime_op_times(models: Mapping[str, nn.Module], input_size: tuple[int,
     """
     import json
 
-    import onnxruntime as ort
-
     from .export import export_onnx
 
     x = torch.randn(1, *input_size).numpy()
@@ -208,23 +214,17 @@ def onnxruntime_op_times(models: Mapping[str, nn.Module], input_size: tuple[int,
         for i, (name, model) in enumerate(models.items()):
             onnx_path, optimized = Path(tmp) / f"{i}.onnx", Path(tmp) / f"{i}.optimized.onnx"
             export_onnx(model.eval(), onnx_path, input_size)
-            options = ort.SessionOptions()
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options = _session_options(threads)
             options.optimized_model_filepath = str(optimized)
             options.log_severity_level = 3  # saving an NCHWc graph warns that it is specific to this CPU
             options.enable_profiling = True
             options.profile_file_prefix = str(Path(tmp) / f"profile{i}")
-            session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+            session = onnxruntime_session(onnx_path, threads, options)
             sessions[name] = (session, session.get_inputs()[0].name, optimized)
-        for _ in range(warmup):
+        for _ in range(warmup + repeats):  # the warm-up runs are left out of the totals below
             for session, input_name, _ in sessions.values():
                 session.run(None, {input_name: x})
         times: dict[str, dict[str, float]] = {}
-        for _ in range(repeats):
-            for session, input_name, _ in sessions.values():
-                session.run(None, {input_name: x})
         for name, (session, _, optimized) in sessions.items():
             kinds = _op_kinds(optimized)
             with open(session.end_profiling()) as f:
