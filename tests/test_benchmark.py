@@ -66,3 +66,12 @@ def test_onnxruntime_op_times_splits_the_time_by_operator_and_category():
     assert op_category("ReorderInput") == "layout" and op_category("ReduceMean") == "squeeze-excite and residual"
     table = format_op_times({"block": times})
     assert table.splitlines()[0].startswith("operator") and "total" in table and "convolution" in table
+
+
+def test_benchmark_command_prints_the_time_per_operator(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.chdir(tmp_path)
+    assert main(["benchmark", "muxnet_xs", "--ops", "--repeats", "1", "--input-size", "32"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("operator") and "muxnet_xs" in out and "Conv 1x1" in out and "layout" in out
+    assert not list(tmp_path.iterdir())  # no chart: the operator table replaces the latency run

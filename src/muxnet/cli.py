@@ -131,8 +131,23 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import benchmark, check_writable, format_table, plot
+    from .benchmark import (
+        benchmark,
+        build_model,
+        check_writable,
+        format_op_times,
+        format_table,
+        onnxruntime_op_times,
+        plot,
+    )
 
+    if args.ops:
+        from .deploy import deploy
+
+        models = {name: deploy(build_model(name)) for name in args.models}
+        print(format_op_times(onnxruntime_op_times(models, input_size=args.input_size, repeats=args.repeats,
+                                                   threads=args.threads)))
+        return 0
     if args.chart:
         check_writable(args.chart, args.overwrite)
     results = benchmark(args.models, args.paths, input_size=args.input_size, batch_size=args.batch_size,
@@ -334,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--chart", default="benchmark.png", help="PNG bar chart to write ('' for none)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing chart")
+    p.add_argument("--ops", action="store_true",
+                   help="instead: ONNX Runtime's kernel time per operator kind of each deployed model")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("robustness", help="errors under the 19 ImageNet-C corruptions x 5 severities, CE/mCE "
