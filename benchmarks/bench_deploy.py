@@ -22,10 +22,10 @@ from muxnet.benchmark import (
     PATHS,
     benchmark,
     build_model,
+    category_times,
     format_op_times,
     format_table,
     onnxruntime_op_times,
-    op_category,
     plot,
 )
 from muxnet.deploy import REWRITES, FusedSpatialMultiplexing, deploy
@@ -79,7 +79,8 @@ def main() -> None:
         for pair in args.pairs:
             name, reference = pair.split(":")
             if name in times and reference in times:
-                floor = sum(v for k, v in times[name].items() if op_category(k) in ("convolution", "activation"))
+                categories = category_times(times[name])
+                floor = categories["convolution"] + categories["activation"]
                 total = sum(times[reference].values())
                 print(f"{name}'s convolutions and activations alone: {floor:.2f} ms = {floor / total:.2f}x "
                       f"{reference}'s whole inference ({total:.2f} ms)")

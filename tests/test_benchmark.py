@@ -9,6 +9,7 @@ from muxnet.benchmark import (
     Measurement,
     benchmark,
     best_paths,
+    category_times,
     format_op_times,
     format_table,
     onnxruntime_op_times,
@@ -64,6 +65,8 @@ def test_onnxruntime_op_times_splits_the_time_by_operator_and_category():
     assert all(v >= 0 for v in times.values()) and sum(times.values()) > 0
     assert op_category("QuickGelu") == "activation" and op_category("Conv depthwise 3x3") == "convolution"
     assert op_category("ReorderInput") == "layout" and op_category("ReduceMean") == "squeeze-excite and residual"
+    categories = category_times(times)
+    assert categories["convolution"] > 0 and abs(sum(categories.values()) - sum(times.values())) < 1e-9
     table = format_op_times({"block": times})
     assert table.splitlines()[0].startswith("operator") and "total" in table and "convolution" in table
 

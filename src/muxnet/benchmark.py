@@ -179,6 +179,14 @@ def op_category(op: str) -> str:
     return next((name for name, ops in OP_CATEGORIES.items() if kind in ops), "layout")
 
 
+def category_times(times: Mapping[str, float]) -> dict[str, float]:
+    """One model's :func:`onnxruntime_op_times` summed per :func:`op_category`, in ms per inference."""
+    totals = dict.fromkeys((*OP_CATEGORIES, "layout"), 0.0)
+    for kind, ms in times.items():
+        totals[op_category(kind)] += ms
+    return totals
+
+
 def _op_kinds(optimized_path: Path) -> dict[str, str]:
     """Node name -> operator kind in ONNX Runtime's optimised graph; convs are told apart by kernel and groups."""
     import onnx
@@ -251,9 +259,9 @@ def format_op_times(times: Mapping[str, Mapping[str, float]]) -> str:
     lines = [f"{'operator (ms per inference)':<{width}}" + "".join(f"{n:>{column}}" for n in names)]
     lines += [f"{k:<{width}}" + "".join(f"{times[n].get(k, 0.0):>{column}.3f}" for n in names) for k in kinds]
     lines.append("")
+    categories = {n: category_times(times[n]) for n in names}
     for category in (*OP_CATEGORIES, "layout"):
-        lines.append(f"{category:<{width}}" + "".join(
-            f"{sum(v for k, v in times[n].items() if op_category(k) == category):>{column}.3f}" for n in names))
+        lines.append(f"{category:<{width}}" + "".join(f"{categories[n][category]:>{column}.3f}" for n in names))
     lines.append(f"{'total':<{width}}" + "".join(f"{sum(times[n].values()):>{column}.3f}" for n in names))
     return "\n".join(lines)
 
