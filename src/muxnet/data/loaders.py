@@ -13,7 +13,7 @@ from functools import partial
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
-from ..processes import available_cpus, dataloader_worker_init
+from ..runtime.processes import available_cpus, dataloader_worker_init
 from .images import collate_skipping_bad
 
 MAX_DEFAULT_WORKERS = 8

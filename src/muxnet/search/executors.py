@@ -14,7 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 
-from ..processes import available_cpus, die_with_parent
+from ..runtime.processes import available_cpus, die_with_parent
 from .evaluators import EvalResult, EvalTask, run_task
 
 EXECUTORS = ("inprocess", "process", "ray")

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ..processes import die_with_parent
+from ..runtime.processes import die_with_parent
 
 
 @dataclass(frozen=True)
