@@ -52,7 +52,7 @@ def test_train_eval_predict_on_embedded_scenes(tmp_path, capsys, command, key, e
     assert main([command, "predict", str(run), "--output", str(out)]) == 0
     assert len(list(out.glob("*.png"))) == 8
     assert main([command, "predict", str(run), "--output", str(out)]) == 2  # nor are predictions
-    assert "already exists" in capsys.readouterr().err
+    assert "already holds predictions" in capsys.readouterr().err
 
 
 @pytest.mark.slow

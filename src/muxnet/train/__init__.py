@@ -1,9 +1,10 @@
 """Training, evaluation and transfer with the paper's recipes (``muxnet train`` / ``muxnet eval``).
 
 Modules: ``recipes`` (the YAML schema), ``optim`` (optimizer, schedule, loss), ``distributed`` (torchrun
-ranks), ``rng``, ``checkpoint`` (run-directory I/O, atomic writes), ``epoch`` (the training step both
-``train`` and the search's proxy run), ``run`` (``train``), ``proxy`` (``train_and_evaluate``), ``eval``
-and ``report`` (metrics, logs, summary). Data comes from :mod:`muxnet.data`.
+ranks), ``rng``, ``checkpoint`` (run-directory I/O), ``epoch`` (the training step the loop and the search's
+proxy run), ``loop`` (the one training loop, for any task), ``classification`` (the classification task),
+``tasks`` (the dense tasks' protocol, recipes and runs), ``run`` (``train``), ``proxy`` (``train_and_evaluate``),
+``eval`` and ``report`` (metrics, logs, summary). Data comes from :mod:`muxnet.data`.
 """
 
 from ..data import BadImageError, DataError, DataSplits, build_data, detect_dataset

@@ -1,23 +1,23 @@
-"""Checkpoint I/O of a training run, and the one atomic-write helper every run directory is written with.
+"""Checkpoint I/O of a training run.
 
 ``last.pt`` holds everything a resume needs (model, optimizer, scheduler, EMA, grad scaler, every rank's RNG
 states, the :class:`Progress`, the recipe); ``best``/``last`` ``.pt``/``.safetensors`` hold the evaluated
-weights. Every file is written to a temporary name and renamed, so a kill during a write leaves the old file
-or the new one, never half of one.
+weights. Every file is written with :func:`muxnet.runtime.atomic_write` (to a temporary name, then renamed), so a
+kill during a write leaves the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from ..runtime import atomic_write
 
 CHECKPOINT_VERSION = 1
 LAST = "last.pt"
@@ -26,21 +26,6 @@ LAST_PROGRESS = "last.json"
 
 class RunError(RuntimeError):
     """A run directory cannot be started or resumed as asked; the message says why and what to do."""
-
-
-def atomic_write(path: str | Path, content: str | bytes | Callable[[Path], Any]) -> Path:
-    """Write ``content`` (text, bytes, or a function that writes the file it is given) to ``path`` atomically:
-    to a temporary file beside it (same suffix, so writers that dispatch on it still work), then renamed."""
-    path = Path(path)
-    tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")
-    if callable(content):
-        content(tmp)
-    elif isinstance(content, bytes):
-        tmp.write_bytes(content)
-    else:
-        tmp.write_text(content)
-    os.replace(tmp, path)
-    return path
 
 
 @dataclass

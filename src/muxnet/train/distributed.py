@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ..runtime.processes import die_with_parent
+from ..runtime import die_with_parent, resolve_device
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def setup_distributed(device_name: str | None) -> tuple[Dist, torch.device]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     use_cuda = torch.cuda.is_available() and device_name in (None, "cuda") or str(device_name).startswith("cuda:")
     if world <= 1:
-        return Dist(), torch.device(device_name or ("cuda" if use_cuda else "cpu"))
+        return Dist(), resolve_device(device_name)
     die_with_parent()
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if not dist.is_initialized():

@@ -1,4 +1,4 @@
-"""One training epoch: the step that ``train`` and the search's proxy evaluation both run."""
+"""One training epoch: the step that the training loop (every task) and the search's proxy evaluation run."""
 
 from __future__ import annotations
 
@@ -25,13 +25,28 @@ class TrainStep:
     grad_clip: float | None = None
     channels_last: bool = False
     ema: Any = None                     # timm ModelEmaV3, updated after every step
-    # tasks whose model computes its own loss (detection): (model, batch, device) -> (loss, samples); it
-    # replaces the forward + criterion of classification
+    # the task's loss: (model, batch, device) -> (loss, samples); None: classification_loss with the criterion
     batch_loss: Callable[[nn.Module, Any, torch.device], tuple[torch.Tensor, int]] | None = None
 
     @property
     def amp(self) -> bool:
         return self.scaler is not None and self.scaler.is_enabled()
+
+    def loss(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
+        if self.batch_loss is not None:
+            return self.batch_loss(model, batch, self.device)
+        return classification_loss(model, batch, self.device, self.criterion, self.multi_label, self.channels_last)
+
+
+def classification_loss(model: nn.Module, batch: Any, device: torch.device, criterion: nn.Module,
+                        multi_label: bool = False, channels_last: bool = False) -> tuple[torch.Tensor, int]:
+    """``criterion`` on the logits of a batch of (images, labels); computed in float32 even under autocast."""
+    pin = device.type == "cuda"
+    images, targets = batch[0].to(device, non_blocking=pin), batch[1].to(device, non_blocking=pin)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    logits = model(images)
+    return criterion(logits.float(), targets.float() if multi_label else targets), len(targets)
 
 
 def train_one_epoch(model: nn.Module, batches: Iterable, step: TrainStep, progress: Progress,
@@ -46,23 +61,12 @@ def train_one_epoch(model: nn.Module, batches: Iterable, step: TrainStep, progre
     """
     params_of = params_of or model
     scaler = step.scaler or torch.amp.GradScaler(step.device.type, enabled=False)
-    pin = step.device.type == "cuda"
     model.train()
     seen = 0
     for batch in batches:
         if batch is not None:
-            if step.batch_loss is not None:
-                with torch.autocast(step.device.type, enabled=step.amp):
-                    loss, count = step.batch_loss(model, batch, step.device)
-            else:
-                images, targets = batch[0].to(step.device, non_blocking=pin), batch[1].to(step.device,
-                                                                                         non_blocking=pin)
-                if step.channels_last:
-                    images = images.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(step.device.type, enabled=step.amp):
-                    logits = model(images)
-                loss = step.criterion(logits.float(), targets.float() if step.multi_label else targets)
-                count = len(targets)
+            with torch.autocast(step.device.type, enabled=step.amp):
+                loss, count = step.loss(model, batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"training diverged: the loss became {loss.item()} at epoch "
                                          f"{progress.epoch}, step {progress.step}; lower optimizer.lr or set "
@@ -87,4 +91,4 @@ def train_one_epoch(model: nn.Module, batches: Iterable, step: TrainStep, progre
     return seen
 
 
-__all__ = ["TrainStep", "train_one_epoch"]
+__all__ = ["TrainStep", "classification_loss", "train_one_epoch"]

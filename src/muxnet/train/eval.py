@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 
 from ..data import build_data
 from ..data.loaders import eval_loader, resolve_workers
+from ..runtime import resolve_device
 
 
 def auroc_per_class(scores: np.ndarray, targets: np.ndarray) -> list[float]:
@@ -113,7 +114,7 @@ def evaluate_checkpoint(model_name: str | Path, checkpoint: str | Path | None, r
     model = create_model(model_name, num_classes=splits.num_classes)
     if checkpoint:
         load_checkpoint(model, checkpoint)
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = resolve_device(device)
     model.to(dev)
     batch = recipe["data"]["eval_batch_size"] or 2 * recipe["data"]["batch_size"]
     loader = eval_loader(dataset, batch, resolve_workers(recipe["data"]["workers"]), pin_memory=dev.type == "cuda")

@@ -9,6 +9,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..data.loaders import TrainLoader, eval_loader
+from ..runtime import resolve_device
 from .checkpoint import Progress
 from .epoch import TrainStep, train_one_epoch
 from .eval import evaluate
@@ -29,7 +30,7 @@ def train_and_evaluate(model: nn.Module, train_set: Dataset, heldout_set: Datase
     """
     if isinstance(recipe, str):
         recipe = load_recipe(recipe, [("schedule.epochs", epochs), ("training.seed", seed), *overrides])
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     seed_everything(seed)
     model.to(device)
     tcfg = recipe["training"]

@@ -11,16 +11,16 @@ from typing import Any
 
 from ..data import BAD_IMAGES_FILE, DataSplits
 from ..profiling import profile, profile_spec
-from .checkpoint import Progress, atomic_write
+from ..runtime import atomic_write
+from .checkpoint import Progress
 
 METRICS = "metrics.jsonl"
 
 
-def primary_metric(metrics: dict[str, Any] | None) -> float:
-    """The number model selection maximises: mean AUROC for multi-label data, else top-1."""
-    if not metrics:
-        return -math.inf
-    value = metrics.get("auroc", metrics.get("top1"))
+def metric_value(metrics: dict[str, Any] | None, key: str) -> float:
+    """``metrics[key]`` as the number model selection maximises: ``-inf`` when the split or the metric is missing
+    or undefined (``nan``: an AUROC without both labels), so that any defined value beats it."""
+    value = (metrics or {}).get(key)
     return -math.inf if value is None or math.isnan(value) else float(value)
 
 
@@ -50,11 +50,11 @@ def progress_bar(enabled: bool, total: int, initial: int, desc: str):
     return tqdm(total=total, initial=initial, desc=desc, leave=False, dynamic_ncols=True)
 
 
-def epoch_line(record: dict[str, Any], multi_label: bool) -> str:
-    key = "auroc" if multi_label else "top1"
+def epoch_line(record: dict[str, Any], key: str) -> str:
+    """The log line of an epoch: its training loss and each evaluated split's ``key`` metric."""
     parts = [f"epoch {record['epoch']}", f"train loss {record['train_loss']:.4f}"]
     for split in ("val", "test"):
-        if record[split]:
+        if record.get(split):
             parts.append(f"{split} {key} {record[split][key]:.2f}")
     parts.append(f"{record['epoch_time_s']:.1f}s")
     return ", ".join(parts)
@@ -81,7 +81,7 @@ class TensorBoard:
         self.writer.add_scalar("train/loss", record["train_loss"], epoch)
         self.writer.add_scalar("train/lr", record["lr"], epoch)
         for split in ("val", "test"):
-            for key, value in (record[split] or {}).items():
+            for key, value in (record.get(split) or {}).items():
                 if isinstance(value, (int, float)):
                     self.writer.add_scalar(f"{split}/{key}", value, epoch)
 
@@ -120,5 +120,5 @@ def run_summary(recipe: dict[str, Any], model, splits: DataSplits, history: list
     }
 
 
-__all__ = ["METRICS", "TensorBoard", "append_metrics", "epoch_line", "primary_metric", "progress_bar",
+__all__ = ["METRICS", "TensorBoard", "append_metrics", "epoch_line", "metric_value", "progress_bar",
            "read_metrics", "run_summary", "truncate_metrics"]

@@ -1,20 +1,18 @@
-"""The training loop of the dense tasks (detection, segmentation): one loop, the task supplies the rest.
+"""The dense tasks (detection, segmentation): what each task is, and its runs through the one training loop.
 
-A :class:`Task` knows its recipe schema, how to build its model and data, its loss on a batch and its
-evaluation; the loop owns everything else and writes the same run directory as ``muxnet train`` (``recipe.yaml``,
-``metrics.jsonl``, ``last.pt`` to resume from, ``best``/``last`` weights as ``.pt`` and ``.safetensors``,
-``summary.json``) with the classification loop's optimizer, schedule, checkpoint and RNG helpers. Runs are
-single-process; the test split is evaluated after every epoch and picks the best checkpoint, as ``muxnet train``
-does on layouts without a validation split.
+A :class:`Task` describes a dense task: its recipe schema, how to build its model and data, its loss on a batch
+and its evaluation. :class:`DenseTrainingTask` puts a task and a recipe in the form :mod:`muxnet.train.loop`
+trains, so a dense run gets what a classification run gets (DDP under ``torchrun``, EMA, AMP, resume, the
+progress line) and writes the same run directory as ``muxnet train`` (``recipe.yaml``, ``metrics.jsonl``,
+``last.pt`` to resume from, ``best``/``last`` weights as ``.pt`` and ``.safetensors``, ``summary.json``). The test
+split is evaluated after every epoch and picks the best checkpoint, as ``muxnet train`` does on layouts without a
+validation split. Also here: evaluating a finished run and drawing its predictions.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,58 +20,22 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..data.loaders import TrainLoader
+from ..runtime import refuse_existing_run, resolve_device
 from . import checkpoint as ckpt
-from .distributed import Dist
-from .epoch import TrainStep, train_one_epoch
-from .optim import build_optimizer, build_scheduler
-from .recipes import DEFAULTS, RecipeError, _merge, _read_recipe_file, apply_overrides, saved_recipe
-from .report import METRICS, append_metrics, progress_bar, read_metrics, truncate_metrics
-from .rng import rng_state, seed_everything
-from .run import _prepare_run_dir, _restore, default_run_dir
+from .distributed import Dist, broadcast_from_main
+from .loop import RunInfo, best_record, run_training
+from .recipes import DenseRecipe, apply_overrides, load_recipe, saved_recipe, validate_recipe
 
 DIGITS_BACKBONE = "digits"
 
-# the sections every dense recipe shares; optimizer and schedule are the classification schema's own
-TASK_DEFAULTS: dict[str, Any] = {
-    "recipe": "custom",
-    "task": None,
-    # backbone_weights: a checkpoint of the backbone (ImageNet weights, as the paper), or "digits": the backbone
-    # first trained as a digit classifier (muxnet train's embedded default with backbone_pretrain's settings)
-    # inside the run directory, which is to the embedded scenes what ImageNet weights are to VOC and ADE20K
-    "model": {"name": None, "backbone_weights": None, "backbone_pretrain": {"epochs": 30, "image_size": 32}},
-    "data": {
-        "dataset": "scenes",       # scenes (embedded) or the task's standard layout
-        "root": None,              # None: the embedded scenes (written once under ~/.cache/muxnet)
-        "image_size": 300,
-        "batch_size": 32,
-        "eval_batch_size": None,   # None: batch_size
-        "workers": 0,
-        "augment": [],             # the task's augmentation steps, in order
-        "skip_bad_images": False,
-        # the embedded scenes (muxnet.data.scenes): canvases, side, digits per canvas, digit sides in pixels
-        "scenes": {"train": 1000, "test": 300, "size": 128, "seed": 0, "max_digits": 3, "digit_sizes": None},
-    },
-    "optimizer": copy.deepcopy(DEFAULTS["optimizer"]),
-    "schedule": copy.deepcopy(DEFAULTS["schedule"]),
-    "training": {"seed": 0, "device": None, "threads": None, "grad_clip": None, "checkpoint_every_steps": 0},
-    "output": {"dir": None, "progress": True},
-}
-
-
-def task_defaults(kind: str, **model: Any) -> dict[str, Any]:
-    """The recipe schema of a task: :data:`TASK_DEFAULTS` with its ``task`` and its own ``model`` keys."""
-    defaults = copy.deepcopy(TASK_DEFAULTS)
-    defaults["task"] = kind
-    defaults["model"].update(model)
-    return defaults
+TASK_DEFAULTS: dict[str, Any] = DenseRecipe.defaults()  # every key dense recipes share, as a dict
 
 
 class Task(Protocol):
     kind: str                      # "detect" or "segment": the recipe's ``task`` and the command's name
     primary: str                   # the metric that picks the best checkpoint (higher is better)
     datasets: tuple[str, ...]      # values of data.dataset
-    defaults: dict[str, Any]       # TASK_DEFAULTS plus the task's own keys
+    schema: type[DenseRecipe]      # the recipe schema: DenseRecipe with this kind, datasets and model keys
     default_recipes: tuple[str, str]  # shipped recipes: the embedded scenes, the standard layout
 
     def backbone_name(self, recipe: dict[str, Any]) -> str: ...
@@ -87,42 +49,13 @@ class Task(Protocol):
 
 def load_task_recipe(task: Task, name_or_path: str | Path, overrides: Iterable[str | tuple[str, Any]] = ()
                      ) -> dict[str, Any]:
-    data, where = _read_recipe_file(name_or_path)
-    recipe = copy.deepcopy(task.defaults)
-    _merge(recipe, data, where)
-    recipe = apply_overrides(recipe, overrides)
-    validate_task_recipe(task, recipe)
-    return recipe
+    """A recipe of ``task`` (a shipped name or a file) with ``overrides``, validated by the task's schema."""
+    return load_recipe(name_or_path, overrides, task.schema)
 
 
-def validate_task_recipe(task: Task, recipe: dict[str, Any]) -> None:
-    def fail(key: str, why: str, value: Any) -> None:
-        raise RecipeError(f"{key}: {why} (got {value!r})")
-
-    if recipe["task"] != task.kind:
-        fail("task", f"this recipe is not a '{task.kind}' recipe", recipe["task"])
-    data, sched = recipe["data"], recipe["schedule"]
-    if data["dataset"] not in task.datasets:
-        fail("data.dataset", f"must be one of {task.datasets}", data["dataset"])
-    for key, section, minimum in (("data.image_size", data, 32), ("data.batch_size", data, 1),
-                                  ("schedule.epochs", sched, 1)):
-        value = section[key.split(".")[1]]
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            fail(key, f"must be an integer >= {minimum}", value)
-    if not isinstance(data["augment"], list):
-        fail("data.augment", "must be a list of augmentation steps", data["augment"])
-    if not isinstance(recipe["optimizer"]["lr"], (int, float)) or recipe["optimizer"]["lr"] <= 0:
-        fail("optimizer.lr", "must be a positive number", recipe["optimizer"]["lr"])
-    if not recipe["model"]["name"]:
-        fail("model.name", "must name a model", recipe["model"]["name"])
-    weights = recipe["model"]["backbone_weights"]
-    if weights is not None and not isinstance(weights, str):
-        fail("model.backbone_weights", f"must be a checkpoint path, '{DIGITS_BACKBONE}' or null", weights)
-    pretrain = recipe["model"]["backbone_pretrain"]
-    for key in ("epochs", "image_size"):
-        value = pretrain.get(key) if isinstance(pretrain, dict) else None
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            fail(f"model.backbone_pretrain.{key}", "must be a positive integer", value)
+def validate_task_recipe(task: Task, recipe: dict[str, Any]) -> dict[str, Any]:
+    """Check ``recipe`` against the task's schema; returns it complete, as :func:`validate_recipe` does."""
+    return validate_recipe(recipe, task.schema)
 
 
 def task_recipe(task: Task, recipe: str | Path | None, data: str | Path | None, dataset: str | None,
@@ -177,104 +110,62 @@ def backbone_weights(task: Task, recipe: dict[str, Any], run_dir: Path, log: Cal
     return str(digits_run(run_dir / "backbone", overrides, log) / "best.safetensors")
 
 
-def device_for(name: str | None) -> torch.device:
-    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+class DenseTrainingTask:
+    """A dense task and its recipe in the form the training loop trains (:class:`~muxnet.train.loop.TrainingTask`).
+
+    Evaluation runs on the main process only and is shared with the others: the metrics (mAP, mIoU) are not
+    sums over images that shards could add up, and one process evaluating the whole test split gives the same
+    numbers as a single-process run.
+    """
+
+    selected_on = "test"
+
+    def __init__(self, task: Task, recipe: dict[str, Any]):
+        validate_task_recipe(task, recipe)
+        self.task, self.recipe, self.primary = task, recipe, task.primary
+
+    def build(self, run_dir: Path, resume: bool, d: Dist, device: torch.device, log) -> tuple[nn.Module, Dataset]:
+        self.train_set = self.task.build_data(self.recipe, "train", run_dir)
+        self.test_set = self.task.build_data(self.recipe, "test", run_dir)
+        # a resumed run restores every weight from last.pt: the backbone's starting point no longer matters (a
+        # digits backbone is pre-trained by every process together: under torchrun its run is distributed too)
+        start = None if resume else backbone_weights(self.task, self.recipe, run_dir, log)
+        recipe = apply_overrides(self.recipe, [("model.backbone_weights", start)])
+        return self.task.build_model(recipe, self.train_set.num_classes), self.train_set
+
+    def collate(self, batch: list) -> Any:
+        return self.task.collate(batch)
+
+    def loss(self, model: nn.Module, batch: Any, device: torch.device) -> tuple[torch.Tensor, int]:
+        return self.task.loss(model, batch, device)
+
+    def evaluate(self, model: nn.Module, device: torch.device, d: Dist, amp: bool) -> dict[str, Any]:
+        test = self.task.evaluate(model, self.test_set, self.recipe, device) if d.main else None
+        return {"test": broadcast_from_main(test, d)}
+
+    def data_line(self) -> str:
+        return f"{len(self.train_set)} train / {len(self.test_set)} test images"
+
+    def summary(self, model: nn.Module, info: RunInfo) -> dict[str, Any]:
+        best, last = best_record(info), info.history[-1] if info.history else None
+        return {"task": self.task.kind, "model": self.recipe["model"]["name"], "recipe": self.recipe["recipe"],
+                "dataset": self.recipe["data"]["dataset"], "num_classes": self.train_set.num_classes,
+                "class_names": list(self.train_set.class_names),
+                "params": sum(p.numel() for p in model.parameters()),
+                "image_size": self.recipe["data"]["image_size"], "epochs": self.recipe["schedule"]["epochs"],
+                "steps": info.progress.step, "selected_on": "test", "primary": self.primary,
+                "best": {"epoch": best["epoch"], "test": best["test"]} if best else None,
+                "last": {"epoch": last["epoch"], "test": last["test"]} if last else None,
+                "wall_time_s": info.wall_time, "world_size": info.world_size, "device": str(info.device),
+                "bad_images": len(self.train_set.skipped) + len(self.test_set.skipped),
+                "run_dir": str(info.run_dir)}
 
 
 def train_task(task: Task, recipe: dict[str, Any], resume: bool = False,
                log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train as ``recipe`` says; returns the summary (also written to ``summary.json``). The step is the
-    classification loop's ``train_one_epoch`` with the task's loss."""
-    validate_task_recipe(task, recipe)
-    t_start = time.time()
-    tcfg, dcfg, ocfg = recipe["training"], recipe["data"], recipe["output"]
-    if tcfg["threads"]:
-        torch.set_num_threads(int(tcfg["threads"]))
-    device = device_for(tcfg["device"])
-    run_dir = Path(ocfg["dir"] or default_run_dir(recipe))
-    _prepare_run_dir(run_dir, recipe, resume, Dist())
-
-    seed = int(tcfg["seed"])
-    seed_everything(seed)
-    train_set = task.build_data(recipe, "train", run_dir)
-    test_set = task.build_data(recipe, "test", run_dir)
-    # a resumed run restores every weight from last.pt: the backbone's starting point no longer matters
-    start = None if resume else backbone_weights(task, recipe, run_dir, log)
-    model = task.build_model(apply_overrides(recipe, [("model.backbone_weights", start)]),
-                             train_set.num_classes).to(device)
-    optimizer = build_optimizer(model, recipe["optimizer"])
-    loader = TrainLoader(train_set, dcfg["batch_size"], seed, workers=dcfg["workers"], collate_fn=task.collate)
-    steps_per_epoch = loader.batches_per_epoch
-    scheduler = build_scheduler(optimizer, recipe["schedule"], steps_per_epoch)
-    step = TrainStep(optimizer, scheduler, None, device, grad_clip=tcfg["grad_clip"], batch_loss=task.loss)
-    parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
-
-    progress = ckpt.Progress()
-    if resume:
-        last = run_dir / ckpt.LAST
-        progress = _restore(ckpt.read_training_checkpoint(last), parts, Dist(), last)
-        truncate_metrics(run_dir / METRICS, progress.epoch)
-        log(f"resuming {run_dir} at epoch {progress.epoch}, batch {progress.batch}, step {progress.step}")
-    else:
-        n_params = sum(p.numel() for p in model.parameters())
-        log(f"training {recipe['model']['name']} ({n_params / 1e6:.3f}M params) on {dcfg['dataset']}: "
-            f"{len(train_set)} train / {len(test_set)} test images, {steps_per_epoch} steps/epoch x "
-            f"{recipe['schedule']['epochs']} epochs on {device}")
-    history = read_metrics(run_dir / METRICS)
-    every = tcfg["checkpoint_every_steps"]
-    epochs = recipe["schedule"]["epochs"]
-
-    def save_last() -> None:
-        wall = progress.wall_time + time.time() - t_start
-        snapshot = ckpt.Progress(**{**asdict(progress), "wall_time": wall})
-        ckpt.save_training_checkpoint(run_dir, parts, [rng_state()], snapshot, recipe)
-
-    for epoch in range(progress.epoch, epochs):
-        progress.epoch = epoch
-        t_epoch = time.time()
-        bar = progress_bar(ocfg["progress"], steps_per_epoch, progress.batch, f"epoch {epoch + 1}/{epochs}")
-
-        def after_step(bar=bar) -> None:
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{progress.loss_sum / max(progress.loss_count, 1):.4f}",
-                                lr=f"{optimizer.param_groups[0]['lr']:.2e}")
-            if every and progress.step % every == 0 and progress.batch < steps_per_epoch:
-                save_last()
-
-        train_one_epoch(model, loader.epoch(epoch, progress.batch), step, progress, after_step=after_step)
-        if bar is not None:
-            bar.close()
-        test = task.evaluate(model, test_set, recipe, device)
-        improved = test[task.primary] > progress.best_metric
-        if improved:
-            progress.best_metric, progress.best_epoch = test[task.primary], epoch
-        record = {"epoch": epoch + 1, "step": progress.step, "lr": optimizer.param_groups[0]["lr"],
-                  "train_loss": progress.loss_sum / max(progress.loss_count, 1), "test": test,
-                  "epoch_time_s": time.time() - t_epoch}
-        progress.epoch, progress.batch, progress.loss_sum, progress.loss_count = epoch + 1, 0, 0.0, 0
-        meta = {"epoch": epoch + 1, "test": test}
-        if improved:
-            ckpt.save_evaluated_weights(model, run_dir, "best", meta)
-        ckpt.save_evaluated_weights(model, run_dir, "last", meta)
-        save_last()
-        history.append(record)
-        append_metrics(run_dir / METRICS, record)
-        log(f"epoch {epoch + 1}, train loss {record['train_loss']:.4f}, test {task.primary} "
-            f"{test[task.primary]:.2f}, {record['epoch_time_s']:.1f}s")
-
-    best = next((r for r in history if r["epoch"] == progress.best_epoch + 1), None)
-    summary = {"task": task.kind, "model": recipe["model"]["name"], "recipe": recipe["recipe"],
-               "dataset": dcfg["dataset"], "num_classes": train_set.num_classes,
-               "class_names": list(train_set.class_names), "params": sum(p.numel() for p in model.parameters()),
-               "image_size": dcfg["image_size"], "epochs": epochs, "steps": progress.step, "selected_on": "test",
-               "primary": task.primary,
-               "best": {"epoch": best["epoch"], "test": best["test"]} if best else None,
-               "last": {"epoch": history[-1]["epoch"], "test": history[-1]["test"]} if history else None,
-               "wall_time_s": progress.wall_time + time.time() - t_start, "device": str(device),
-               "bad_images": len(train_set.skipped) + len(test_set.skipped), "run_dir": str(run_dir)}
-    ckpt.atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
-    return summary
+    """Train as ``recipe`` says; returns the summary (also written to ``summary.json``). The run is the one
+    training loop's (:func:`muxnet.train.loop.run_training`), with ``task``'s model, data, loss and metric."""
+    return run_training(DenseTrainingTask(task, recipe), resume, log)
 
 
 def load_run(task: Task, target: str | Path, checkpoint: str | Path | None = None,
@@ -304,7 +195,7 @@ def evaluate_run(task: Task, target: str | Path, checkpoint: str | Path | None =
                  overrides: Iterable[str | tuple[str, Any]] = ()) -> dict[str, Any]:
     """A trained run's test metrics, on its own data or on ``data`` (a directory of the task's layout)."""
     recipe, model, _ = load_run(task, target, checkpoint, [*data_overrides(task, data, dataset), *overrides])
-    device = device_for(recipe["training"]["device"])
+    device = resolve_device(recipe["training"]["device"])
     test_set = task.build_data(recipe, "test", None)
     metrics = task.evaluate(model.to(device), test_set, recipe, device)
     return {"model": recipe["model"]["name"], "dataset": recipe["data"]["dataset"], **metrics}
@@ -321,13 +212,6 @@ def prediction_inputs(task: Task, recipe: dict[str, Any], images: Iterable[str |
         test_set = task.build_data(recipe, "test", None)
         paths = [s.image if hasattr(s, "image") else s[0] for s in test_set.samples[:count]]
     return paths
-
-
-def fresh_output(path: Path) -> Path:
-    """``path`` if nothing is there yet; predictions never overwrite a file."""
-    if path.exists():
-        raise FileExistsError(f"{path} already exists; choose another --output directory")
-    return path
 
 
 @torch.no_grad()
@@ -347,16 +231,19 @@ def predict_images(task: Task, run_dir: str | Path, images: Iterable[str | Path]
     recipe, model, _ = load_run(task, run_dir, checkpoint)
     model.eval()
     out_dir = Path(output)
+    inputs = prediction_inputs(task, recipe, images)
+    # predictions never overwrite a file: refused before any image is drawn
+    refuse_existing_run(out_dir, [f"{path.stem}{suffix}.png" for path in inputs], "predictions")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in prediction_inputs(task, recipe, images):
-        target = fresh_output(out_dir / f"{path.stem}{suffix}.png")
+    for path in inputs:
+        target = out_dir / f"{path.stem}{suffix}.png"
         picture = draw(model, recipe, read_rgb(path), class_names)
         Image.fromarray(picture.permute(1, 2, 0).numpy()).save(target)
         written.append(target)
     return written
 
 
-__all__ = ["DIGITS_BACKBONE", "TASK_DEFAULTS", "Task", "backbone_weights", "data_overrides", "evaluate_run",
-           "fresh_output", "load_run", "load_task_recipe", "predict_images", "prediction_inputs", "scenes_or_root",
-           "task_defaults", "task_recipe", "train_task", "validate_task_recipe"]
+__all__ = ["DIGITS_BACKBONE", "TASK_DEFAULTS", "DenseTrainingTask", "Task", "backbone_weights", "data_overrides",
+           "evaluate_run", "load_run", "load_task_recipe", "predict_images", "prediction_inputs", "scenes_or_root",
+           "task_recipe", "train_task", "validate_task_recipe"]
