@@ -2,25 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..train.tasks import task_defaults
+from ..train.recipes import DenseModelSection, DenseRecipe, integer, number, section, setting, text
 
 
 def _plain(x: torch.Tensor) -> torch.Tensor:
     return x.as_subclass(torch.Tensor)
 
 
+@dataclass(frozen=True)
+class DetectionModelSection(DenseModelSection):
+    """A detector (``<ssd|ssdlite>_<backbone>``) and the post-processing torchvision's ``SSD`` applies."""
+
+    name: str = setting("ssdlite_muxnet_m", text(nonempty=True, says="must name a model"))
+    score_thresh: float = setting(0.01, number(minimum=0, maximum=1))  # detections kept before NMS
+    nms_thresh: float = setting(0.45, number(minimum=0, maximum=1))
+    detections_per_img: int = setting(200, integer(minimum=1))
+
+
+@dataclass(frozen=True)
+class DetectionRecipe(DenseRecipe):
+    """The schema of ``muxnet detect`` recipes (``scenes_ssdlite``, ``voc_ssdlite``, ``voc_ssd``)."""
+
+    kind: ClassVar[str] = "detect"
+    datasets: ClassVar[tuple[str, ...]] = ("scenes", "voc")
+
+    task: str = setting(kind, text(nonempty=True))
+    model: DetectionModelSection = section(DetectionModelSection)
+
+
 class DetectionTask:
-    kind, primary = "detect", "voc07_map"
-    datasets, default_recipes = ("scenes", "voc"), ("scenes_ssdlite", "voc_ssdlite")
-    defaults = task_defaults("detect", name="ssdlite_muxnet_m", score_thresh=0.01, nms_thresh=0.45,
-                             detections_per_img=200)
+    kind, primary = DetectionRecipe.kind, "voc07_map"
+    datasets, default_recipes = DetectionRecipe.datasets, ("scenes_ssdlite", "voc_ssdlite")
+    schema = DetectionRecipe
 
     def backbone_name(self, recipe: dict[str, Any]) -> str:
         from .models import parse_detector_name
@@ -101,4 +122,4 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "detections", c
     return predict_images(DetectionTask(), run_dir, images, output, checkpoint, "_detections", draw)
 
 
-__all__ = ["DetectionTask", "draw_detections", "predict"]
+__all__ = ["DetectionModelSection", "DetectionRecipe", "DetectionTask", "draw_detections", "predict"]

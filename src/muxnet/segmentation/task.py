@@ -3,21 +3,41 @@ evaluation, colour-coded predicted masks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from ..train.tasks import task_defaults
+from ..train.recipes import DenseModelSection, DenseRecipe, one_of, section, setting, text
+
+
+@dataclass(frozen=True)
+class SegmentationModelSection(DenseModelSection):
+    """A segmenter (``<c1|ppm>_<backbone>``) and the output stride its backbone is dilated to."""
+
+    name: str = setting("ppm_muxnet_m", text(nonempty=True, says="must name a model"))
+    output_stride: int = setting(8, one_of((8, 16, 32)))
+
+
+@dataclass(frozen=True)
+class SegmentationRecipe(DenseRecipe):
+    """The schema of ``muxnet segment`` recipes (``scenes_c1``, ``ade20k_c1``, ``ade20k_ppm``)."""
+
+    kind: ClassVar[str] = "segment"
+    datasets: ClassVar[tuple[str, ...]] = ("scenes", "ade20k")
+
+    task: str = setting(kind, text(nonempty=True))
+    model: SegmentationModelSection = section(SegmentationModelSection)
 
 
 class SegmentationTask:
-    kind, primary = "segment", "miou"
-    datasets, default_recipes = ("scenes", "ade20k"), ("scenes_c1", "ade20k_ppm")
-    defaults = task_defaults("segment", name="ppm_muxnet_m", output_stride=8)
+    kind, primary = SegmentationRecipe.kind, "miou"
+    datasets, default_recipes = SegmentationRecipe.datasets, ("scenes_c1", "ade20k_ppm")
+    schema = SegmentationRecipe
 
     def backbone_name(self, recipe: dict[str, Any]) -> str:
         from .models import parse_segmenter_name
@@ -102,4 +122,4 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "masks", checkp
     return predict_images(SegmentationTask(), run_dir, images, output, checkpoint, "_mask", draw)
 
 
-__all__ = ["SegmentationTask", "colour_mask", "palette", "predict"]
+__all__ = ["SegmentationModelSection", "SegmentationRecipe", "SegmentationTask", "colour_mask", "palette", "predict"]
