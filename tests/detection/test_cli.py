@@ -21,21 +21,26 @@ def _records(run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command, key, extra", [
-    ("detect", "voc07_map", ["--lr", "0.003", "--set", "data.scenes.digit_sizes=[29, 48]"]),
-    ("segment", "miou", ["--lr", "0.003", "--set", "model.output_stride=16"]),
+@pytest.mark.parametrize("command, key, loss_falls_to, extra", [
+    ("detect", "voc07_map", 0.75, ["--lr", "0.003", "--set", "data.scenes.digit_sizes=[29, 48]"]),
+    ("segment", "miou", 0.9, ["--lr", "0.003", "--set", "model.output_stride=16"]),
 ])
-def test_train_eval_predict_on_embedded_scenes(tmp_path, capsys, command, key, extra):
+def test_train_eval_predict_on_embedded_scenes(tmp_path, capsys, command, key, loss_falls_to, extra):
     run = tmp_path / "run"
     args = [command, "train", "--epochs", "3", "--output", str(run), "--set", f"data.root={tmp_path / 'data'}",
             *TINY, *extra]
     assert main(args) == 0
     records = _records(run)
     assert [r["epoch"] for r in records] == [1, 2, 3]
-    assert records[-1]["train_loss"] < records[0]["train_loss"]
-    assert max(r["test"][key] for r in records[1:]) > records[0]["test"][key]  # the metric rises
+    # What is robust at this size is the loss (here detection 11.6 -> 6.6, segmentation 2.63 -> 2.05). The
+    # metric on 16 test scenes is noise after three epochs of 48 images, and which way it moves depends on the
+    # CPU's floating-point kernels; that the tasks learn is measured at full length by
+    # benchmarks/bench_dense_learning.py (BENCHMARKS.md).
+    assert records[-1]["train_loss"] < loss_falls_to * records[0]["train_loss"]
+    assert all(0 <= r["test"][key] <= 100 for r in records)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["best"]["test"][key] == max(r["test"][key] for r in records)
+    assert summary["best"]["epoch"] == 1 + max(range(3), key=lambda e: (records[e]["test"][key], -e))
     for name in ("best.safetensors", "last.safetensors", "last.pt", "recipe.yaml"):
         assert (run / name).is_file()
 
