@@ -1,4 +1,4 @@
-"""One class-folder tree, read the same way by ``muxnet train --data`` and ``muxnet search --dataset``."""
+"""One class-folder tree, read the same way by ``muxnet train --data`` and ``muxnet search --data``."""
 
 import json
 import sqlite3
@@ -18,13 +18,13 @@ def test_train_and_search_read_the_same_folder(tmp_path, capsys, layout):
     make = make_image_folder if layout == "split" else make_flat_folder
     root = make(tmp_path / "images", classes=CLASSES, corrupt=True)
     spec = TINY_SPEC.save(tmp_path / "tiny.yaml")
-    search = ["search", "--dataset", str(root), "--population", "4", "--generations", "0", "--epochs", "1",
+    search = ["search", "--data", str(root), "--population", "4", "--generations", "0", "--epochs", "1",
               "--executor", "inprocess", "--targets", "params=0.6M,madds=2M;params=1.5M,madds=5.5M"]
 
     # a corrupt image stops both commands with the same one line, naming it
     for command in (["train", "--data", str(root), "--model", str(spec), "--output", str(tmp_path / "t0"),
                      "--workers", "0", "--epochs", "1", "--image-size", "16", "--no-progress"],
-                    [*search, "--out", str(tmp_path / "s0")]):
+                    [*search, "--output", str(tmp_path / "s0")]):
         assert main(command) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "cannot read image" in err[0] and "broken.png" in err[0], err
@@ -38,7 +38,7 @@ def test_train_and_search_read_the_same_folder(tmp_path, capsys, layout):
     assert summary["bad_images"] == 1  # one batch of every image: the broken one was met
 
     out = tmp_path / "search"
-    assert main([*search, "--out", str(out), "--skip-bad-images"]) == 0
+    assert main([*search, "--output", str(out), "--skip-bad-images"]) == 0
     with sqlite3.connect(out / "archive.sqlite") as db:
         rows = db.execute("SELECT status, error FROM evaluations").fetchall()
     assert len(rows) == 4 and all(status == "ok" and 0 <= error <= 1 for status, error in rows)

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+
+from .runtime.arguments import (
+    add_alias,
+    add_resume,
+    existing_dir,
+    existing_file,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    settle_resume,
+)
 
 
 def _parse_input_size(text: str) -> tuple[int, int, int]:
@@ -20,14 +32,44 @@ def _parse_input_size(text: str) -> tuple[int, int, int]:
     return values  # type: ignore[return-value]
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: ``--debug`` is also accepted after the subcommand (``muxnet train --debug``), where a
+    user re-running a failed command line adds it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # unset unless given, so the subcommand does not reset a --debug given before it
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help="show the full traceback of an error instead of one line")
+
+
+def _add_metrics_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output", metavar="FILE", help="also write the metrics as JSON to FILE (never overwritten)")
+
+
+def _write_metrics(path: str | None, result: dict) -> None:
+    import json
+
+    from .runtime import atomic_write
+
+    if path:
+        atomic_write(path, json.dumps(result, indent=2) + "\n")
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from .profiling import family_table, profile_table
+    from .runtime import atomic_write, check_writable
 
+    if args.output:
+        check_writable(args.output)
     if args.family:
-        print(family_table(args.family, input_size=args.input_size, num_classes=args.num_classes))
-        return 0
-    print(profile_table(args.models, input_size=args.input_size, num_classes=args.num_classes,
-                        layers=args.layers))
+        table = family_table(args.family, input_size=args.input_size, num_classes=args.num_classes)
+    else:
+        table = profile_table(args.models, input_size=args.input_size, num_classes=args.num_classes,
+                              layers=args.layers)
+    print(table)
+    if args.output:
+        atomic_write(args.output, table + "\n")
     return 0
 
 
@@ -69,8 +111,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
+    from .runtime import check_writable
     from .train import evaluate_target
 
+    if args.output:
+        check_writable(args.output)
     if args.reference_data:
         from .robustness.generalisation import evaluate_with_reference
 
@@ -79,6 +124,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         result = evaluate_target(args.target, args.checkpoint, args.data, args.dataset, args.recipe, args.split,
                                  _recipe_overrides(args))
+    _write_metrics(args.output, result)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -98,15 +144,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", help="shipped recipe (digits, imagenet, transfer, chestxray) or a recipe .yaml; "
                    "default: follows the data (none: digits)")
-    p.add_argument("--data", help="data directory: ImageFolder (train/, val/), CIFAR-10/100 pickles, or "
-                   "ChestX-Ray14; default: the embedded digits")
+    p.add_argument("--data", metavar="DIR", type=existing_dir, help="data directory: ImageFolder (train/, val/), "
+                   "CIFAR-10/100 pickles, or ChestX-Ray14; default: the embedded digits")
     p.add_argument("--dataset", choices=("digits", "imagefolder", "cifar10", "cifar100", "chestxray", "imagenetv2"),
                    help="data layout (default: detected from --data)")
-    p.add_argument("--image-size", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--workers", type=int, help="data loading processes (default: the cores available, at most 8)")
+    p.add_argument("--image-size", type=positive_int)
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--workers", type=non_negative_int,
+                   help="data loading processes (default: the cores available, at most 8)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
     p.add_argument("--skip-bad-images", action="store_true",
                    help="skip unreadable images (listed in the run's bad_images.txt) instead of stopping")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -148,14 +195,14 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         print(format_op_times(onnxruntime_op_times(models, input_size=args.input_size, repeats=args.repeats,
                                                    threads=args.threads)))
         return 0
-    if args.chart:
-        check_writable(args.chart, args.overwrite)
+    if args.output:
+        check_writable(args.output, args.overwrite)
     results = benchmark(args.models, args.paths, input_size=args.input_size, batch_size=args.batch_size,
                         repeats=args.repeats, threads=args.threads,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
     print(format_table(results, args.baseline))
-    if args.chart:
-        print(f"wrote {plot(results, args.chart)}")
+    if args.output:
+        print(f"wrote {plot(results, args.output)}")
     return 0
 
 
@@ -190,10 +237,14 @@ def cmd_task_train(args: argparse.Namespace) -> int:
 def cmd_task_eval(args: argparse.Namespace) -> int:
     import json
 
+    from .runtime import check_writable
     from .train.tasks import evaluate_run
 
+    if args.output:
+        check_writable(args.output)
     task = _task(args.command)
     result = evaluate_run(task, args.run_dir, args.checkpoint, args.data, args.dataset, args.set)
+    _write_metrics(args.output, result)
     if args.json:
         print(json.dumps(result, indent=2))
     elif task.kind == "detect":
@@ -223,33 +274,39 @@ def _add_task_parser(sub, command: str, what: str, layout: str, default: str) ->
     actions = p.add_subparsers(dest="action", required=True)
     t = actions.add_parser("train", help=f"train (no arguments: {default})")
     t.add_argument("--recipe", help="shipped recipe name or a recipe .yaml (default: follows the data)")
-    t.add_argument("--data", help=f"directory in the {layout} layout (default: the embedded digit scenes)")
+    t.add_argument("--data", metavar="DIR", type=existing_dir,
+                   help=f"directory in the {layout} layout (default: the embedded digit scenes)")
     example = "ssdlite_muxnet_m" if command == "detect" else "ppm_muxnet_m"
     t.add_argument("--model", help=f"model name, e.g. {example}")
-    for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--image-size", int),
-                       ("--workers", int), ("--seed", int), ("--threads", int)):
+    for flag, kind in (("--epochs", positive_int), ("--batch-size", positive_int), ("--lr", positive_float),
+                       ("--image-size", positive_int), ("--workers", non_negative_int), ("--seed", int),
+                       ("--threads", positive_int)):
         t.add_argument(flag, type=kind)
     t.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
-    t.add_argument("--output", help="run directory (default: runs/<recipe>-<model>)")
-    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last.pt")
+    t.add_argument("--output", metavar="DIR", help="run directory (default: runs/<recipe>-<model>)")
+    add_resume(t)
     t.add_argument("--skip-bad-images", action="store_true",
                    help="leave out bad images/annotations (counted, listed in bad_images.txt) instead of stopping")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any recipe key")
     t.set_defaults(func=cmd_task_train, dataset=None)
     e = actions.add_parser("eval", help="test metrics of a trained run")
-    e.add_argument("run_dir", metavar="RUN_DIR")
-    e.add_argument("--checkpoint", help="weights file (default: RUN_DIR/best.safetensors)")
-    e.add_argument("--data", help=f"evaluate on this {layout} directory instead of the run's data")
+    e.add_argument("run_dir", metavar="RUN_DIR", type=existing_dir)
+    e.add_argument("--checkpoint", type=existing_file, help="weights file (default: RUN_DIR/best.safetensors)")
+    e.add_argument("--data", metavar="DIR", type=existing_dir,
+                   help=f"evaluate on this {layout} directory instead of the run's data")
     e.add_argument("--json", action="store_true", help="print all metrics as JSON")
+    _add_metrics_output(e)
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any recipe key")
     e.set_defaults(func=cmd_task_eval, dataset=None)
     r = actions.add_parser("predict", help="write images with the predictions drawn" if command == "detect"
                            else "write images beside their colour-coded predicted masks")
-    r.add_argument("run_dir", metavar="RUN_DIR")
-    r.add_argument("images", nargs="*", help="image files (default: the first 8 test images of the run's data)")
-    r.add_argument("--output", default="detections" if command == "detect" else "masks", help="output directory")
-    r.add_argument("--checkpoint", help="weights file (default: RUN_DIR/best.safetensors)")
+    r.add_argument("run_dir", metavar="RUN_DIR", type=existing_dir)
+    r.add_argument("images", nargs="*", type=existing_file,
+                   help="image files (default: the first 8 test images of the run's data)")
+    r.add_argument("--output", default="detections" if command == "detect" else "masks", metavar="DIR",
+                   help="output directory")
+    r.add_argument("--checkpoint", type=existing_file, help="weights file (default: RUN_DIR/best.safetensors)")
     if command == "detect":
         r.add_argument("--score-thresh", type=float, default=0.3, help="draw boxes scoring at least this")
     r.set_defaults(func=cmd_task_predict)
@@ -258,21 +315,21 @@ def _add_task_parser(sub, command: str, what: str, layout: str, default: str) ->
 def cmd_robustness(args: argparse.Namespace) -> int:
     from .robustness import format_table, run_robustness
 
-    summary = run_robustness(args.model, args.checkpoint, args.data, args.imagenet_c, args.out, args.corruptions,
+    summary = run_robustness(args.model, args.checkpoint, args.data, args.imagenet_c, args.output, args.corruptions,
                              args.severities, args.seed, args.max_images, args.reference, args.compare,
                              args.batch_size, args.workers, args.device)
     print(format_table(summary))
-    print(f"wrote {args.out}/summary.json, heatmap.png, bars.png ({summary['wall_time_s']:.0f}s)")
+    print(f"wrote {args.output}/summary.json, heatmap.png, bars.png ({summary['wall_time_s']:.0f}s)")
     return 0
 
 
 def cmd_cam(args: argparse.Namespace) -> int:
     from .cam import format_hits, run_cam
 
-    summary = run_cam(args.model, args.checkpoint, args.images, args.out, args.method, args.classes,
+    summary = run_cam(args.model, args.checkpoint, args.images, args.output, args.method, args.classes,
                       args.chestxray, args.boxes, args.threshold, args.max_images, args.device)
     print(format_hits(summary))
-    print(f"wrote {args.out}/summary.json and {len(summary['pictures'])} picture(s)")
+    print(f"wrote {args.output}/summary.json and {len(summary['pictures'])} picture(s)")
     return 0
 
 
@@ -287,28 +344,32 @@ def _list_of(kind):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="muxnet", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error instead of one "
+                        "line (also: MUXNET_DEBUG=1)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
 
     p = sub.add_parser("profile", help="params and MAdds of models (ours, spec files or timm names)")
     p.add_argument("models", nargs="*", help="model names or spec files; default: the whole muxnet zoo "
                    "plus timm baselines")
     p.add_argument("--input-size", type=_parse_input_size, default=(3, 224, 224), help="C,H,W or one size")
-    p.add_argument("--num-classes", type=int, default=1000)
+    p.add_argument("--num-classes", type=positive_int, default=1000)
     p.add_argument("--layers", action="store_true", help="also print the per-layer table of each model")
     p.add_argument("--family", help="list an ablation family instead (e.g. mobilenetv2_spatialmux); "
                    "'list' prints the family names")
+    p.add_argument("--output", metavar="FILE", help="also write the table to FILE (never overwritten)")
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("train", help="train or fine-tune a model with one of the paper's recipes "
                        "(no arguments: a small MUXNet on the embedded digits)")
     _add_recipe_arguments(p)
     p.add_argument("--model", help="zoo name or spec file (default: the recipe's)")
-    p.add_argument("--pretrained", help="checkpoint to start from; a classifier of another size is re-initialised")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--lr", type=float)
+    p.add_argument("--pretrained", type=existing_file,
+                   help="checkpoint to start from; a classifier of another size is re-initialised")
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--lr", type=positive_float)
     p.add_argument("--seed", type=int)
-    p.add_argument("--output", help="run directory (default: runs/<recipe>-<model>)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last.pt")
+    p.add_argument("--output", metavar="DIR", help="run directory (default: runs/<recipe>-<model>)")
+    add_resume(p)
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--tensorboard", action="store_true", help="also log to RUN_DIR/tensorboard (if installed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -317,24 +378,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="top-1/top-5 (AUROC for multi-label) of a model and checkpoint on a dataset")
     p.add_argument("target", metavar="MODEL",
                    help="zoo name or spec file, or a run directory (uses its recipe and best weights)")
-    p.add_argument("--checkpoint", help="weights: ours, timm's or the released layout (.pth/.safetensors)")
+    p.add_argument("--checkpoint", type=existing_file,
+                   help="weights: ours, timm's or the released layout (.pth/.safetensors)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.add_argument("--reference-data", metavar="DIR", help="also evaluate on this data (e.g. ImageNet, with --data "
-                   "ImageNet-V2) and report the accuracy drop from it")
+    _add_metrics_output(p)
+    p.add_argument("--reference-data", metavar="DIR", type=existing_dir,
+                   help="also evaluate on this data (e.g. ImageNet, with --data ImageNet-V2) and report the accuracy "
+                   "drop from it")
     _add_recipe_arguments(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("export", help="export a model for inference (ONNX with dynamic batch/size, or torch.export)")
     p.add_argument("model", help="zoo name or spec file")
-    p.add_argument("--checkpoint", help="weights to export (without: random weights, with a warning)")
+    p.add_argument("--checkpoint", type=existing_file,
+                   help="weights to export (without: random weights, with a warning)")
     p.add_argument("--format", default="onnx", choices=("onnx", "torch_export"))
     p.add_argument("--fuse", action="store_true", help="export the exact, faster muxnet.deploy() form")
-    p.add_argument("--output", help="file to write (default: MODEL.onnx / MODEL.pt2); never overwritten unless "
-                   "--overwrite")
+    p.add_argument("--output", metavar="FILE", help="file to write (default: MODEL.onnx / MODEL.pt2); never "
+                   "overwritten unless --overwrite")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--input-size", type=_parse_input_size, help="C,H,W or one size (default: the model's)")
-    p.add_argument("--num-classes", type=int, help="classifier width (default: the model's)")
+    p.add_argument("--num-classes", type=positive_int, help="classifier width (default: the model's)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("benchmark", help="CPU latency of models on each inference path, interleaved in one run")
@@ -344,10 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("eager", "deploy", "compile", "onnxruntime"))
     p.add_argument("--baseline", help="model the ratios refer to (default: the first)")
     p.add_argument("--input-size", type=_parse_input_size, default=(3, 224, 224), help="C,H,W or one size")
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=30)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--chart", default="benchmark.png", help="PNG bar chart to write ('' for none)")
+    p.add_argument("--batch-size", type=positive_int, default=1)
+    p.add_argument("--repeats", type=positive_int, default=30)
+    p.add_argument("--threads", type=positive_int, default=1)
+    chart = p.add_argument("--output", default="benchmark.png", metavar="PNG",
+                           help="the bar chart to write ('' for none)")
+    add_alias(p, "--chart", chart)
     p.add_argument("--overwrite", action="store_true", help="replace an existing chart")
     p.add_argument("--ops", action="store_true",
                    help="instead: ONNX Runtime's kernel time per operator kind of each deployed model")
@@ -357,37 +424,47 @@ def build_parser() -> argparse.ArgumentParser:
                        "(no arguments: the default digits model, corruptions made on the fly)")
     p.add_argument("--model", help="run directory, zoo name or spec file (default: the embedded digits model, "
                    "trained on first use)")
-    p.add_argument("--checkpoint", help="weights for --model")
-    p.add_argument("--imagenet-c", help="the released ImageNet-C tree (<corruption>/<severity>/<wnid>/)")
-    p.add_argument("--data", help="evaluation images (ImageFolder-style or ImageNet-V2 folder) to corrupt on the fly;"
-                   " with --imagenet-c: the clean ImageNet val folder (class order, clean and relative errors)")
-    p.add_argument("--out", default="runs/robustness", help="output directory (must not hold a run)")
+    p.add_argument("--checkpoint", type=existing_file, help="weights for --model")
+    p.add_argument("--imagenet-c", metavar="DIR", type=existing_dir,
+                   help="the released ImageNet-C tree (<corruption>/<severity>/<wnid>/)")
+    p.add_argument("--data", metavar="DIR", type=existing_dir,
+                   help="evaluation images (ImageFolder-style or ImageNet-V2 folder) to corrupt on the fly; with "
+                   "--imagenet-c: the clean ImageNet val folder (class order, clean and relative errors)")
+    output = p.add_argument("--output", default="runs/robustness", metavar="DIR",
+                            help="output directory (must not hold a run)")
+    add_alias(p, "--out", output)
     p.add_argument("--corruptions", type=_list_of(str), default=None, help="comma-separated (default: all 19)")
     p.add_argument("--severities", type=_list_of(int), default=None, help="comma-separated (default: 1,2,3,4,5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly corruptions")
-    p.add_argument("--max-images", type=int, help="evaluate an evenly spaced subset of this many images per set")
-    p.add_argument("--reference", help="JSON of reference errors (default: AlexNet's published ImageNet-C errors; "
-                   "on digits a fitted linear classifier)")
-    p.add_argument("--compare", action="append", default=[], metavar="SUMMARY_JSON",
+    p.add_argument("--max-images", type=positive_int,
+                   help="evaluate an evenly spaced subset of this many images per set")
+    p.add_argument("--reference", type=existing_file,
+                   help="JSON of reference errors (default: AlexNet's published ImageNet-C errors; on digits a fitted "
+                   "linear classifier)")
+    p.add_argument("--compare", action="append", default=[], metavar="SUMMARY_JSON", type=existing_file,
                    help="an earlier run's summary.json to draw beside this one in bars.png (repeatable)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--workers", type=int, default=0, help="data loading processes")
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--workers", type=non_negative_int, default=0, help="data loading processes")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.set_defaults(func=cmd_robustness)
 
     p = sub.add_parser("cam", help="class activation maps (CAM, Grad-CAM) as overlays; with ChestX-Ray14 boxes, "
                        "how often the maps hit them (no arguments: a grid of digits)")
     p.add_argument("--model", help="run directory, zoo name or spec file (default: the embedded digits model)")
-    p.add_argument("--checkpoint", help="weights for --model")
-    p.add_argument("--images", nargs="*", default=[], help="image files (default: digits test images)")
-    p.add_argument("--chestxray", help="ChestX-Ray14 root: the images listed in BBox_List_2017.csv, with their boxes")
-    p.add_argument("--boxes", help="BBox_List_2017.csv (default: in --chestxray)")
+    p.add_argument("--checkpoint", type=existing_file, help="weights for --model")
+    p.add_argument("--images", nargs="*", default=[], type=existing_file,
+                   help="image files (default: digits test images)")
+    p.add_argument("--chestxray", metavar="DIR", type=existing_dir,
+                   help="ChestX-Ray14 root: the images listed in BBox_List_2017.csv, with their boxes")
+    p.add_argument("--boxes", type=existing_file, help="BBox_List_2017.csv (default: in --chestxray)")
     p.add_argument("--method", choices=("cam", "gradcam", "both"), default="both")
     p.add_argument("--classes", type=_list_of(int), default=None,
                    help="class index per image (default: the predicted class, or the boxed finding)")
     p.add_argument("--threshold", type=float, default=0.5, help="CAM threshold (of its max) for the box metrics")
-    p.add_argument("--max-images", type=int, help="at most this many images")
-    p.add_argument("--out", default="runs/cam", help="output directory (must not hold a run)")
+    p.add_argument("--max-images", type=positive_int, help="at most this many images")
+    output = p.add_argument("--output", default="runs/cam", metavar="DIR",
+                            help="output directory (must not hold a run)")
+    add_alias(p, "--out", output)
     p.add_argument("--device", help="cpu, cuda or cuda:N")
     p.set_defaults(func=cmd_cam)
 
@@ -405,11 +482,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_before_work(args: argparse.Namespace) -> None:
+    """The checks every subcommand shares, before it trains, downloads or writes anything: which run
+    ``--resume`` continues, and that ``--device`` exists on this machine."""
+    settle_resume(args)
+    if getattr(args, "device", None):
+        from .runtime import resolve_device
+
+        resolve_device(args.device)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one ``muxnet`` command line and return its exit status (also for bad arguments and ``--help``, which
+    argparse ends with ``SystemExit``, so a caller gets 2 for a bad path as for a failed command).
+
+    A failure a user can fix (bad value, missing file, occupied directory) is one line on stderr; with ``--debug``
+    or ``MUXNET_DEBUG=1`` it is raised instead, so its traceback shows.
+    """
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse has printed the usage and what is wrong, or the help
+        return stop.code if isinstance(stop.code, int) else 2
+    debug = getattr(args, "debug", False) or os.environ.get("MUXNET_DEBUG", "0") not in ("", "0")
+    try:
+        _check_before_work(args)
         return args.func(args)
     except (ValueError, KeyError, OSError, RuntimeError) as err:
+        if debug:
+            raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"muxnet {args.command}: error: {message}", file=sys.stderr)
         return 2

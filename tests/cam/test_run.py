@@ -25,7 +25,7 @@ def test_chestxray_boxes_end_to_end_and_nothing_overwritten(tmp_path, tiny_check
     spec, weights = tiny_checkpoint(14)
     root = _chestxray(tmp_path)
     out = tmp_path / "cam"
-    args = ["cam", "--model", str(spec), "--checkpoint", str(weights), "--chestxray", str(root), "--out", str(out)]
+    args = ["cam", "--model", str(spec), "--checkpoint", str(weights), "--chestxray", str(root), "--output", str(out)]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["hits"]["cam"]) == {"Mass", "Infiltration", "all"}
@@ -46,8 +46,8 @@ def test_bad_inputs_give_one_line(tmp_path, tiny_checkpoint, capsys):
     Image.fromarray(np.zeros((20, 20, 3), dtype=np.uint8)).save(good)
     base = ["cam", "--model", str(spec), "--checkpoint", str(weights), "--method", "cam"]
     cases = [
-        (["--images", str(bad), "--out", str(tmp_path / "a")], "cannot read image"),
-        (["--images", str(good), "--classes", "7", "--out", str(tmp_path / "b")], "class index 7 is out of range"),
+        (["--images", str(bad), "--output", str(tmp_path / "a")], "cannot read image"),
+        (["--images", str(good), "--classes", "7", "--output", str(tmp_path / "b")], "class index 7 is out of range"),
     ]
     for extra, message in cases:
         assert main(base + extra) == 2
@@ -65,6 +65,6 @@ def test_checkpoint_without_classifier(tmp_path, tiny_checkpoint, capsys):
     good = tmp_path / "good.png"
     Image.fromarray(np.zeros((20, 20, 3), dtype=np.uint8)).save(good)
     assert main(["cam", "--model", str(spec), "--checkpoint", str(headless), "--images", str(good),
-                 "--out", str(tmp_path / "c")]) == 2
+                 "--output", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "has no classifier" in err[0]

@@ -85,7 +85,7 @@ def test_released_layout_end_to_end_reports_what_is_missing(tmp_path, tiny_check
     root = _imagenet_c(tmp_path / "c", present)
     out = tmp_path / "run"
     args = ["robustness", "--model", str(spec), "--checkpoint", str(weights), "--imagenet-c", str(root),
-            "--corruptions", "gaussian_noise,fog", "--out", str(out), "--batch-size", "4"]
+            "--corruptions", "gaussian_noise,fog", "--output", str(out), "--batch-size", "4"]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["missing"] == ["fog/4"]
@@ -114,7 +114,7 @@ def test_unknown_corruption_is_one_clear_line(tmp_path, tiny_checkpoint, capsys)
 
     spec, weights = tiny_checkpoint(2)
     assert main(["robustness", "--model", str(spec), "--checkpoint", str(weights), "--imagenet-c", str(tmp_path),
-                 "--corruptions", "mist", "--out", str(tmp_path / "o")]) == 2
+                 "--corruptions", "mist", "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown corruption 'mist'" in err[0]
 
@@ -178,7 +178,8 @@ def test_a_zoo_model_needs_data(tmp_path, tiny_checkpoint, capsys):
     from muxnet.cli import main
 
     spec, weights = tiny_checkpoint(2)
-    assert main(["robustness", "--model", str(spec), "--checkpoint", str(weights), "--out", str(tmp_path / "o")]) == 2
+    assert main(["robustness", "--model", str(spec), "--checkpoint", str(weights),
+                 "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is not a digits run: pass --data or --imagenet-c" in err[0]
     assert not (tmp_path / "o").exists()

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..runtime.arguments import add_alias, add_resume, existing_dir, non_negative_int, positive_int
 from .algorithms import ALGORITHMS
 from .driver import DEFAULT_TARGETS, SearchConfig, run_search
 from .executors import EXECUTORS
@@ -14,9 +15,11 @@ from .scalarization import SCALARIZATIONS
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
     defaults = SearchConfig()
-    p.add_argument("--dataset", help="data directory, read as muxnet train --data reads it: class folders "
-                   "(DIR/train|val|test/<class>/ or DIR/<class>/), CIFAR pickles or ChestX-Ray14; "
-                   "default: the embedded digits")
+    data = p.add_argument("--data", metavar="DIR", type=existing_dir,
+                          help="data directory, read as muxnet train --data reads it: class folders "
+                          "(DIR/train|val|test/<class>/ or DIR/<class>/), CIFAR pickles or ChestX-Ray14; "
+                          "default: the embedded digits")
+    add_alias(p, "--dataset", data)  # the data directory's name before --dataset meant a layout everywhere
     p.add_argument("--skip-bad-images", action="store_true",
                    help="skip unreadable images (listed in the run's bad_images.txt) instead of stopping")
     p.add_argument("--preset", default=defaults.preset, help="network skeleton: 'small' (32x32) or 'imagenet224'")
@@ -29,7 +32,7 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                         f"(error target 0 = accuracy 1; default with the default objectives: {DEFAULT_TARGETS})")
     p.add_argument("--latency-table", help="the latency look-up table's JSON file (default: "
                    "$MUXNET_CACHE_DIR or ~/.cache/muxnet, one file per thread count); measured on first use")
-    p.add_argument("--latency-threads", type=int, default=defaults.latency_threads,
+    p.add_argument("--latency-threads", type=positive_int, default=defaults.latency_threads,
                    help="intra-op threads the latency table is measured with")
     p.add_argument("--rebuild-latency-table", action="store_true",
                    help="discard the latency table (e.g. one measured on another machine) and measure it anew")
@@ -39,42 +42,45 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                    help="how a sub-problem scores (error, params, MAdds): 'asf' (default), an augmented "
                         "achievement function with the target as aspiration point, keeps each target's picks "
                         "near it; 'pbi', PBI with theta 5, as in the paper")
-    p.add_argument("--population", type=int, default=defaults.population, help="number of sub-problems")
-    p.add_argument("--generations", type=int, default=defaults.generations)
-    p.add_argument("--epochs", type=int, default=defaults.epochs, help="proxy training epochs per candidate")
-    p.add_argument("--max-train-samples", type=int, help="train each candidate on this many images at most")
+    p.add_argument("--population", type=positive_int, default=defaults.population, help="number of sub-problems")
+    p.add_argument("--generations", type=non_negative_int, default=defaults.generations)
+    p.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="proxy training epochs per candidate")
+    p.add_argument("--max-train-samples", type=positive_int, help="train each candidate on this many images at most")
     p.add_argument("--evaluator", default=defaults.evaluator,
                    help="'train' (proxy training), 'synthetic' (a cheap surrogate) or 'table:PATH' (CSV/SQLite)")
     p.add_argument("--restrict-to-table", action="store_true",
                    help="with --evaluator table:PATH, search only the sub-space the table's genomes span")
     p.add_argument("--executor", default="process", choices=EXECUTORS)
-    p.add_argument("--workers", type=int, help="parallel evaluations (default: one per CPU core)")
+    p.add_argument("--workers", type=positive_int, help="parallel evaluations (default: one per CPU core)")
     p.add_argument("--ray-address", help="Ray cluster address ('auto', 'ray://host:10001'); implies --executor ray")
     p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--top-k", type=int, default=defaults.top_k, help="spec files written per target")
-    p.add_argument("--out", help="run directory (default: runs/search-<timestamp>)")
-    p.add_argument("--resume", action="store_true", help="continue the search in --out after a crash or kill")
+    p.add_argument("--top-k", type=positive_int, default=defaults.top_k, help="spec files written per target")
+    output = p.add_argument("--output", metavar="DIR", help="run directory (default: runs/search-<timestamp>)")
+    add_alias(p, "--out", output)
+    add_resume(p, "search")
 
 
 def search_from_args(args: argparse.Namespace) -> int:
-    if args.resume and not args.out:
-        raise ValueError("--resume needs --out DIR (the run directory to continue)")
+    """Run the search ``args`` describe; ``args.resume`` is the run directory to continue (see
+    :func:`~muxnet.runtime.arguments.settle_resume`), or ``None``."""
     if args.targets is None and args.objectives != SearchConfig().objectives:
         raise ValueError(f"--targets: with --objectives {args.objectives} give targets naming those costs, "
                          "e.g. 'params=1M,latency=5ms'")
+    if args.evaluator.startswith("table:") and not Path(args.evaluator[len("table:"):]).is_file():
+        raise ValueError(f"--evaluator: no table at {args.evaluator[len('table:'):]}")
     config = SearchConfig(preset=args.preset, targets=args.targets or DEFAULT_TARGETS, algorithm=args.algorithm,
                           objectives=args.objectives,
                           latency_table=str(Path(args.latency_table).resolve()) if args.latency_table else None,
                           latency_threads=args.latency_threads,
                           scalarization=args.scalarization, population=args.population,
                           generations=args.generations, evaluator=args.evaluator,
-                          dataset=str(Path(args.dataset).resolve()) if args.dataset else None,
+                          dataset=str(Path(args.data).resolve()) if args.data else None,
                           skip_bad_images=args.skip_bad_images, epochs=args.epochs,
                           max_train_samples=args.max_train_samples, seed=args.seed, top_k=args.top_k,
                           restrict_to_table=args.restrict_to_table)
-    out = Path(args.out) if args.out else Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.resume or args.output or Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}")
     executor = "ray" if args.ray_address else args.executor
-    run_search(config, out, resume=args.resume, executor=executor, workers=args.workers,
+    run_search(config, out, resume=args.resume is not None, executor=executor, workers=args.workers,
                ray_address=args.ray_address, log=lambda line: print(line, flush=True),
                rebuild_latency_table=args.rebuild_latency_table)
     return 0
