@@ -18,7 +18,8 @@ import argparse
 import torch
 from torch import nn
 
-from muxnet.benchmark import (
+from muxnet.deploy import REWRITES, FusedSpatialMultiplexing, deploy
+from muxnet.deploy.latency_benchmark import (
     PATHS,
     benchmark,
     build_model,
@@ -28,7 +29,6 @@ from muxnet.benchmark import (
     onnxruntime_op_times,
     plot,
 )
-from muxnet.deploy import REWRITES, FusedSpatialMultiplexing, deploy
 from muxnet.layers import SpatialMultiplexConv
 
 MODELS = ["muxnet_m", "mobilenetv3_large_100", "muxnet_l", "muxnet_s", "muxnet_xs", "mobilenetv3_small_100",

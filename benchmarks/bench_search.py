@@ -30,7 +30,7 @@ import numpy as np
 from scipy.stats import wilcoxon
 
 from muxnet.search.decomposition import parse_targets
-from muxnet.search.driver.run import SearchConfig, build_problem, run_search
+from muxnet.search.driver.search_run import SearchConfig, build_problem, run_search
 from muxnet.search.evaluators import TableEvaluator
 from muxnet.search.objectives import ComplexityCache
 from muxnet.search.space import SearchSpace, parse_genome_key

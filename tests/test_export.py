@@ -10,7 +10,7 @@ import torch
 
 import muxnet
 from muxnet.cli import main
-from muxnet.export import export_model
+from muxnet.deploy.export import export_model
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -163,7 +163,7 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     import warnings
 
-    from .export import export_model
+    from .deploy.export import export_model
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -178,15 +178,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import (
+    from .deploy.latency_benchmark import (
         benchmark,
         build_model,
-        check_writable,
         format_op_times,
         format_table,
         onnxruntime_op_times,
         plot,
     )
+    from .runtime import check_writable
 
     if args.ops:
         from .deploy import deploy

@@ -14,7 +14,7 @@ import pytest
 from muxnet import create_model
 from muxnet.search.archive import Archive, ArchiveError, Evaluation
 from muxnet.search.driver import SearchConfig, run_search
-from muxnet.search.driver.run import SearchSetupError
+from muxnet.search.driver.search_run import SearchSetupError
 from muxnet.search.evaluators import EvalTask, SyntheticEvaluator, TableEvaluator, run_task
 from muxnet.search.space import SearchSpace, genome_key
 

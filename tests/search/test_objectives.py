@@ -12,7 +12,7 @@ from muxnet.profiling.latency import LatencyTable, LatencyTableError
 from muxnet.search.archive import Archive
 from muxnet.search.decomposition import Target, TargetError, parse_targets
 from muxnet.search.driver import SearchConfig, run_search
-from muxnet.search.driver.run import SearchSetupError
+from muxnet.search.driver.search_run import SearchSetupError
 from muxnet.search.evaluators import EvalTask, SyntheticEvaluator
 from muxnet.search.objectives import Objective, ObjectiveError, parse_objectives
 from muxnet.search.space import SearchSpace, genome_key

@@ -160,7 +160,7 @@ def test_a_search_restricted_to_a_tabular_sub_space_proposes_only_table_genomes(
 
 
 def test_the_search_problem_scores_each_target_and_refuses_too_few_sub_problems():
-    from muxnet.search.driver.run import SearchSetupError, build_problem
+    from muxnet.search.driver.search_run import SearchSetupError, build_problem
 
     space = SearchSpace("small")
     complexity = ComplexityCache(space)

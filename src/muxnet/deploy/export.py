@@ -7,12 +7,13 @@ layer's own message rather than inside ONNX Runtime, and the file is written onl
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from ..runtime import atomic_write, check_writable
 
 FORMATS = ("onnx", "torch_export")
 SUFFIXES = {"onnx": ".onnx", "torch_export": ".pt2"}
@@ -23,7 +24,7 @@ ONNX_OPSET = 17
 def prepare_for_export(model: nn.Module, input_size: tuple[int, int, int], fuse: bool) -> nn.Module:
     """``model`` in eval mode (deployed when ``fuse``), after one forward pass at ``input_size`` that raises
     the model's own error for a size it cannot take."""
-    from .deploy import deploy
+    from . import deploy
 
     model = deploy(model) if fuse else model.eval()
     with torch.no_grad():
@@ -95,7 +96,7 @@ def export_model(model: str | nn.Module, output: str | Path | None = None, forma
     :class:`~muxnet.CheckpointError` before anything is written; an existing ``output`` is kept unless
     ``overwrite``.
     """
-    from .models import create_model, load_checkpoint
+    from ..models import create_model, load_checkpoint
 
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}; expected one of {list(FORMATS)}")
@@ -103,8 +104,7 @@ def export_model(model: str | nn.Module, output: str | Path | None = None, forma
     if isinstance(model, (str, Path)):
         model = create_model(model, num_classes=num_classes)
     output = Path(output) if output else Path(f"{Path(str(name)).stem}{SUFFIXES[format]}")
-    if output.exists() and not overwrite:
-        raise FileExistsError(f"{output} already exists; choose another --output or pass --overwrite")
+    check_writable(output, overwrite)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint)
     else:
@@ -113,13 +113,6 @@ def export_model(model: str | nn.Module, output: str | Path | None = None, forma
         input_size = tuple(getattr(getattr(model, "spec", None), "input_size", (3, 224, 224)))
     prepared = prepare_for_export(model, input_size, fuse)
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.name}.partial")
-    try:
-        if format == "onnx":
-            export_onnx(prepared, partial, input_size)
-        else:
-            export_program(prepared, partial, input_size)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
+    write = export_onnx if format == "onnx" else export_program
+    atomic_write(output, lambda partial: write(prepared, partial, input_size))
     return output

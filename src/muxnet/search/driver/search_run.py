@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...train.checkpoint import atomic_write
+from ...runtime import atomic_write
 from ..algorithms import ALGORITHMS, SearchAlgorithm, create_algorithm
 from ..archive import Archive, ArchiveError, Evaluation
 from ..decomposition import SubProblems, Target, TargetError, format_value, parse_targets, reference_directions

@@ -1,11 +1,13 @@
-"""muxnet.benchmark on tiny modules: every path runs, the table and the chart come out, nothing is overwritten."""
+"""muxnet.deploy.latency_benchmark on tiny modules: every path runs, the table and the chart come out, nothing is
+overwritten."""
 
 from __future__ import annotations
 
 import pytest
 from torch import nn
 
-from muxnet.benchmark import (
+from muxnet.cli import main
+from muxnet.deploy.latency_benchmark import (
     Measurement,
     benchmark,
     best_paths,
@@ -16,7 +18,6 @@ from muxnet.benchmark import (
     op_category,
     plot,
 )
-from muxnet.cli import main
 from muxnet.layers import SpatialMultiplexConv
 
 

@@ -47,7 +47,7 @@ def build_model(name: str, num_classes: int = 1000) -> nn.Module:
     (timm has its own ``mixnet_m``)."""
     import timm
 
-    from .models import create_model, list_models
+    from ..models import create_model, list_models
 
     if name.startswith("timm:"):
         return timm.create_model(name.removeprefix("timm:"), num_classes=num_classes).eval()
@@ -80,7 +80,7 @@ def onnxruntime_session(onnx_path: str | Path, threads: int, options=None):
 def prepare(model: nn.Module, path: str, example: torch.Tensor, threads: int, workdir: Path,
             rewrites: Sequence[str] | None = None) -> Callable[[torch.Tensor], object]:
     """A callable running one batch of ``model`` on ``path`` (compiled or exported for ``example``'s shape)."""
-    from .deploy import deploy
+    from . import deploy
 
     if path not in PATHS:
         raise ValueError(f"unknown path {path!r}; expected one of {list(PATHS)}")
@@ -297,12 +297,6 @@ def format_table(results: Sequence[Measurement], baseline: str | None = None) ->
         for name, m in best.items():
             lines.append(f"  {name:<{width}}{m.path:<13}{m.median:>10.2f}{m.median / best[baseline].median:>8.2f}x")
     return "\n".join(lines)
-
-
-def check_writable(path: str | Path, overwrite: bool = False) -> None:
-    """Refuse, before anything is measured, to replace an existing file unless asked to."""
-    if Path(path).exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; choose another path or pass --overwrite")
 
 
 def plot(results: Sequence[Measurement], output: str | Path) -> Path:
