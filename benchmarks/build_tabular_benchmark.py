@@ -12,7 +12,7 @@ validation split, with a per-genome seed, so the table is reproducible row by ro
 It is meant to run in the background: each finished genome is appended (and flushed) to a CSV, a restart skips
 the rows already there, and ``--shard i/n`` splits the work across processes. The partial CSVs live beside the
 table (``--work``; committed while a build is unfinished, so any machine can continue it). When every genome
-is done the CSV is compressed to ``--out`` (``.csv.gz``: genome, error, params, madds, seconds) beside a JSON
+is done the CSV is compressed to ``--output`` (``.csv.gz``: genome, error, params, madds, seconds) beside a JSON
 description of the sub-space and the command that made it.
 
     python benchmarks/build_tabular_benchmark.py      # resumable; 7-30 s per genome on one core
@@ -34,6 +34,7 @@ import torch
 
 from muxnet.data.digits import load_digits
 from muxnet.profiling import count_spec
+from muxnet.runtime.arguments import add_alias
 from muxnet.search.evaluators import candidate_seed, train_candidate
 from muxnet.search.space import SearchSpace, genome_key
 
@@ -69,7 +70,8 @@ def enumerate_genomes(space: SearchSpace, free: dict[str, tuple[int, ...]] = FRE
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default="benchmarks/data/tabular_small.parts", help="directory of the partial CSVs")
-    parser.add_argument("--out", default="benchmarks/data/tabular_small.csv.gz")
+    output = parser.add_argument("--output", default="benchmarks/data/tabular_small.csv.gz")
+    add_alias(parser, "--out", output)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shard", default="0/1", help="i/n: evaluate every n-th genome starting at i")
@@ -111,7 +113,7 @@ def main() -> None:
             handle.flush()
             if n % 20 == 0:
                 print(f"shard {index}/{count}: {n}/{len(mine)}", flush=True)
-    merge(work, genomes, Path(args.out), args)
+    merge(work, genomes, Path(args.output), args)
 
 
 def merge(work: Path, genomes: list[tuple[int, ...]], out: Path, args: argparse.Namespace) -> None:

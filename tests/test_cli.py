@@ -91,6 +91,21 @@ def test_a_resume_dir_without_a_run_is_one_line_before_any_work(tmp_path, capsys
     assert list(tmp_path.iterdir()) == []
 
 
+def test_search_resume_continues_with_the_recorded_configuration(tmp_path, capsys):
+    run = tmp_path / "search"
+    start = ["search", "--evaluator", "synthetic", "--population", "4", "--generations", "0", "--executor",
+             "inprocess", "--targets", "params=0.6M,madds=2M;params=1.5M,madds=5.5M", "--output", str(run)]
+    assert main(start) == 0
+    capsys.readouterr()
+    assert main(start) == 2  # an output directory that holds a search is not started again
+    assert "already holds a search; pass --resume to continue it" in capsys.readouterr().err
+    # like `muxnet train --resume`, the run's own configuration: no flag needs repeating
+    assert main(["search", "--resume", str(run), "--executor", "inprocess"]) == 0
+    assert f"resuming {run}: 4 evaluations archived" in capsys.readouterr().out
+    assert main(["search", "--resume", str(run), "--population", "6"]) == 2  # a flag that changes it is refused
+    assert "different configuration (population: 4 -> 6)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv,message", [
     (["train", "--data", "{missing}", "--output", "{out}"], "argument --data: {missing} does not exist"),
     (["search", "--data", "{missing}", "--output", "{out}"], "argument --data: {missing} does not exist"),

@@ -52,7 +52,7 @@ def test_unknown_path_is_refused():
 def test_benchmark_command_keeps_an_existing_chart(tmp_path, capsys):
     chart = tmp_path / "chart.png"
     chart.write_bytes(b"old")
-    assert main(["benchmark", "muxnet_xs", "--chart", str(chart), "--repeats", "1"]) == 2
+    assert main(["benchmark", "muxnet_xs", "--output", str(chart), "--repeats", "1"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert chart.read_bytes() == b"old"
 

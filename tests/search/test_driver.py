@@ -196,8 +196,8 @@ def test_table_evaluator_reads_csv_and_a_previous_archive(tmp_path):
 def test_cli_search_bad_input_is_one_line(tmp_path):
     from muxnet.cli import main
 
-    assert main(["search", "--targets", "params=9M,madds=3M", "--out", str(tmp_path / "x")]) == 2
-    assert main(["search", "--dataset", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
+    assert main(["search", "--targets", "params=9M,madds=3M", "--output", str(tmp_path / "x")]) == 2
+    assert main(["search", "--data", str(tmp_path / "nope"), "--output", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
 
 

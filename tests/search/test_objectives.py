@@ -197,9 +197,9 @@ def test_a_latency_table_of_another_machine_stops_the_search_in_one_line(tmp_pat
         run_search(config, tmp_path / "run", log=quiet)
     out = str(tmp_path / "run2")
     assert main(["search", "--objectives", LATENCY, "--targets", "params=1M,latency=5ms", "--evaluator", "synthetic",
-                 "--latency-table", str(path), "--out", out]) == 2
-    assert main(["search", "--objectives", LATENCY, "--out", out]) == 2  # the default targets name MAdds
-    assert main(["search", "--objectives", "error,params,params", "--targets", "params=1M", "--out", out]) == 2
+                 "--latency-table", str(path), "--output", out]) == 2
+    assert main(["search", "--objectives", LATENCY, "--output", out]) == 2  # the default targets name MAdds
+    assert main(["search", "--objectives", "error,params,params", "--targets", "params=1M", "--output", out]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("muxnet search: error:") for line in err)
     assert "measured on another machine" in err[0] and "--targets: with --objectives" in err[1]

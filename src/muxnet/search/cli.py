@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..runtime.arguments import add_alias, add_resume, existing_dir, non_negative_int, positive_int
 from .algorithms import ALGORITHMS
-from .driver import DEFAULT_TARGETS, SearchConfig, run_search
+from .driver import DEFAULT_TARGETS, SearchConfig, recorded_config, run_search
 from .executors import EXECUTORS
 from .scalarization import SCALARIZATIONS
 
@@ -60,24 +60,33 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
     add_resume(p, "search")
 
 
+def _config(args: argparse.Namespace) -> SearchConfig:
+    """The configuration ``args`` describe; resuming, the recorded one with the flags given on top (a flag that
+    changes it is then refused by ``run_search``, naming what differs)."""
+    given = dict(preset=args.preset, targets=args.targets, algorithm=args.algorithm, objectives=args.objectives,
+                 latency_table=str(Path(args.latency_table).resolve()) if args.latency_table else None,
+                 latency_threads=args.latency_threads, scalarization=args.scalarization,
+                 population=args.population, generations=args.generations, evaluator=args.evaluator,
+                 dataset=str(Path(args.data).resolve()) if args.data else None,
+                 skip_bad_images=args.skip_bad_images, epochs=args.epochs, max_train_samples=args.max_train_samples,
+                 seed=args.seed, top_k=args.top_k, restrict_to_table=args.restrict_to_table)
+    defaults = SearchConfig().to_dict()
+    # a flag left at its default says nothing: a resumed run keeps what it recorded
+    given = {k: v for k, v in given.items() if v is not None and v != defaults[k]}
+    recorded = (recorded_config(args.resume) if args.resume is not None else None) or {}
+    values = {**defaults, **{k: v for k, v in recorded.items() if k in defaults}, **given}
+    if values["targets"] == DEFAULT_TARGETS and values["objectives"] != defaults["objectives"]:
+        raise ValueError(f"--targets: with --objectives {values['objectives']} give targets naming those costs, "
+                         "e.g. 'params=1M,latency=5ms'")
+    if values["evaluator"].startswith("table:") and not Path(values["evaluator"][len("table:"):]).is_file():
+        raise ValueError(f"--evaluator: no table at {values['evaluator'][len('table:'):]}")
+    return SearchConfig(**values)
+
+
 def search_from_args(args: argparse.Namespace) -> int:
     """Run the search ``args`` describe; ``args.resume`` is the run directory to continue (see
     :func:`~muxnet.runtime.arguments.settle_resume`), or ``None``."""
-    if args.targets is None and args.objectives != SearchConfig().objectives:
-        raise ValueError(f"--targets: with --objectives {args.objectives} give targets naming those costs, "
-                         "e.g. 'params=1M,latency=5ms'")
-    if args.evaluator.startswith("table:") and not Path(args.evaluator[len("table:"):]).is_file():
-        raise ValueError(f"--evaluator: no table at {args.evaluator[len('table:'):]}")
-    config = SearchConfig(preset=args.preset, targets=args.targets or DEFAULT_TARGETS, algorithm=args.algorithm,
-                          objectives=args.objectives,
-                          latency_table=str(Path(args.latency_table).resolve()) if args.latency_table else None,
-                          latency_threads=args.latency_threads,
-                          scalarization=args.scalarization, population=args.population,
-                          generations=args.generations, evaluator=args.evaluator,
-                          dataset=str(Path(args.data).resolve()) if args.data else None,
-                          skip_bad_images=args.skip_bad_images, epochs=args.epochs,
-                          max_train_samples=args.max_train_samples, seed=args.seed, top_k=args.top_k,
-                          restrict_to_table=args.restrict_to_table)
+    config = _config(args)
     out = Path(args.resume or args.output or Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}")
     executor = "ray" if args.ray_address else args.executor
     run_search(config, out, resume=args.resume is not None, executor=executor, workers=args.workers,

@@ -263,7 +263,11 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
         raise SearchSetupError(f"--resume: {out_dir} holds no search archive ({ARCHIVE_NAME})")
     if not resume and archive_path.exists():
         raise SearchSetupError(f"{out_dir} already holds a search; pass --resume to continue it or choose "
-                               "another --out (nothing was changed)")
+                               "another --output (nothing was changed)")
+    if evaluator is None and config.evaluator == "train" and config.dataset is not None:
+        from ...data import detect_dataset
+
+        detect_dataset(config.dataset)  # a directory no reader knows fails now, not after the latency table
     archived: list[Evaluation] = []
     if resume:  # check before building anything heavy
         try:
@@ -335,6 +339,20 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     log(f"done: {len(rows)} evaluations ({failed} failed) in {seconds:.0f} s; outputs in {out_dir}")
     return SearchResult(out_dir, len(rows), failed, algorithm.generation, seconds, summary["pareto"],
                         summary["best_per_target"])
+
+
+def recorded_config(out_dir: str | Path) -> dict | None:
+    """The configuration (``SearchConfig.to_dict()``) the search in ``out_dir`` was started with, or ``None`` when
+    ``out_dir`` holds no search: what ``muxnet search --resume DIR`` continues, as ``muxnet train --resume`` takes
+    the run's recipe, so a resume need not repeat the flags the run was started with."""
+    path = Path(out_dir) / ARCHIVE_NAME
+    if not path.is_file():
+        return None
+    try:
+        with Archive(path) as archive:
+            return archive.get_meta("config")
+    except ArchiveError as err:
+        raise SearchSetupError(str(err)) from None
 
 
 def _check_reachable(sampler: TargetedSampler, targets: list[Target], tolerance: float) -> None:
@@ -430,8 +448,8 @@ def _check_format(out_dir: Path, stored: dict, config: SearchConfig, state_path:
         reasons.append(f"state version {version!r}, this one reads {STATE_VERSION}")
     if reasons:
         raise SearchSetupError(f"--resume: {out_dir} was written by an earlier version of the search "
-                               f"({'; '.join(reasons)}) and cannot be continued; start a new run in another --out")
+                               f"({'; '.join(reasons)}) and cannot be continued; start a new run in another --output")
 
 
 __all__ = ["DEFAULT_TARGETS", "SearchConfig", "SearchProblem", "SearchResult", "SearchSetupError", "build_problem",
-           "run_search"]
+           "recorded_config", "run_search"]
