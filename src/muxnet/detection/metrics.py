@@ -120,7 +120,9 @@ def coco_map(detections: Sequence[dict[str, torch.Tensor]], ground_truths: Seque
              ) -> dict[str, float]:
     from torchmetrics.detection import MeanAveragePrecision
 
-    metric = MeanAveragePrecision(iou_type="bbox", backend="pycocotools")
+    # the detections given are the whole evaluation: never gathered from other processes (under torchrun the main
+    # process evaluates alone, and a gather would wait for ranks that are not evaluating)
+    metric = MeanAveragePrecision(iou_type="bbox", backend="pycocotools", sync_on_compute=False)
     metric.warn_on_many_detections = False  # COCO keeps the 100 best per image, as its protocol says
     targets = [{"boxes": g["boxes"], "labels": g["labels"], "iscrowd": g["difficult"].long()} for g in ground_truths]
     metric.update(list(detections), targets)
