@@ -1,12 +1,14 @@
 """The ``muxnet`` command line across subcommands: one vocabulary, old spellings kept as aliases, inputs checked
 before any work, and ``--debug`` for a traceback."""
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
+from data.makers import TINY_SPEC
 from muxnet.cli import build_parser, main
 from muxnet.runtime.arguments import settle_resume
 
@@ -151,6 +153,14 @@ def test_profile_writes_the_table_it_prints(tmp_path, capsys):
     out = tmp_path / "table.txt"
     assert main(["profile", "muxnet_xs", "--input-size", "32", "--output", str(out)]) == 0
     assert out.read_text() == capsys.readouterr().out
+
+
+def test_eval_writes_the_metrics_it_prints(tmp_path, capsys):
+    spec = TINY_SPEC.save(tmp_path / "tiny.yaml")
+    out = tmp_path / "metrics.json"
+    assert main(["eval", str(spec), "--workers", "0", "--json", "--output", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert json.loads(out.read_text()) == printed and printed["count"] > 0
 
 
 def test_debug_raises_instead_of_one_line(tmp_path, capsys, monkeypatch):
