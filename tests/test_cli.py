@@ -163,6 +163,18 @@ def test_eval_writes_the_metrics_it_prints(tmp_path, capsys):
     assert json.loads(out.read_text()) == printed and printed["count"] > 0
 
 
+def test_dense_eval_takes_the_device(tmp_path, capsys, monkeypatch):
+    import muxnet.train.tasks
+
+    calls = []
+    monkeypatch.setattr(muxnet.train.tasks, "evaluate_run", lambda *a: calls.append(a) or
+                        {"model": "m", "dataset": "d", "count": 1, "miou": 1.0, "pixel_accuracy": 1.0})
+    assert main(["segment", "eval", str(tmp_path), "--device", "cpu", "--set", "data.workers=0"]) == 0
+    assert calls[0][-1] == [("training.device", "cpu"), "data.workers=0"]  # --set still has the last word
+    assert main(["segment", "eval", str(tmp_path), "--device", "tpu9"]) == 2
+    assert "device: expected cpu, cuda or cuda:N" in capsys.readouterr().err and len(calls) == 1
+
+
 def test_debug_raises_instead_of_one_line(tmp_path, capsys, monkeypatch):
     failing = ["search", "--resume", str(tmp_path)]  # no archive: the search refuses to start
     monkeypatch.delenv("MUXNET_DEBUG", raising=False)

@@ -243,7 +243,8 @@ def cmd_task_eval(args: argparse.Namespace) -> int:
     if args.output:
         check_writable(args.output)
     task = _task(args.command)
-    result = evaluate_run(task, args.run_dir, args.checkpoint, args.data, args.dataset, args.set)
+    overrides = [*([("training.device", args.device)] if args.device else []), *args.set]
+    result = evaluate_run(task, args.run_dir, args.checkpoint, args.data, args.dataset, overrides)
     _write_metrics(args.output, result)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -296,6 +297,7 @@ def _add_task_parser(sub, command: str, what: str, layout: str, default: str) ->
     e.add_argument("--data", metavar="DIR", type=existing_dir,
                    help=f"evaluate on this {layout} directory instead of the run's data")
     e.add_argument("--json", action="store_true", help="print all metrics as JSON")
+    e.add_argument("--device", help="cpu, cuda or cuda:N (default: the run's)")
     _add_metrics_output(e)
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any recipe key")
     e.set_defaults(func=cmd_task_eval, dataset=None)
