@@ -21,7 +21,8 @@ from muxnet.train.tasks import DenseTrainingTask, load_task_recipe
 
 RUN_FILES = ("recipe.yaml", "metrics.jsonl", "last.pt", "best.pt", "last.safetensors", "best.safetensors",
              "summary.json")
-QUIET = [("schedule.epochs", 2), ("schedule.warmup_epochs", 0), ("output.progress", False), ("training.threads", 1)]
+QUIET = [("schedule.epochs", 2), ("schedule.warmup_epochs", 0), ("output.progress", False), ("training.threads", 1),
+         ("training.ema_decay", 0.5)]
 # tiny embedded scenes, all of them in one batch: one optimizer step per epoch
 SCENES = [("data.scenes", {"train": 16, "test": 8, "size": 64, "seed": 0}), ("data.image_size", 64),
           ("data.batch_size", 16), ("model.backbone_weights", None), *QUIET]
@@ -30,7 +31,7 @@ SCENES = [("data.scenes", {"train": 16, "test": 8, "size": 64, "seed": 0}), ("da
 def _classification(tmp_path, tiny_spec_file):
     # the 1257 digit training images in one batch of 1000 (the last, partial batch is dropped): one step
     recipe = load_recipe("digits", [("model.name", str(tiny_spec_file)), ("data.image_size", 16),
-                                    ("data.batch_size", 1000), ("data.workers", 0), ("training.ema_decay", 0.5),
+                                    ("data.batch_size", 1000), ("data.workers", 0),
                                     ("output.dir", str(tmp_path / "run")), *QUIET])
     return ClassificationTask(recipe), "val", "top1"
 
@@ -39,7 +40,6 @@ def _dense(task, recipe_name, extra):
     def make(tmp_path, tiny_spec_file):
         recipe = load_task_recipe(task, recipe_name, [("data.root", str(tmp_path / "data")),
                                                       ("output.dir", str(tmp_path / "run")), *SCENES, *extra])
-        recipe["training"]["ema_decay"] = 0.5  # the loop reads it from any task's recipe
         return DenseTrainingTask(task, recipe), "test", task.primary
     return make
 

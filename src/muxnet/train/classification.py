@@ -48,8 +48,7 @@ class ClassificationTask:
     collate = staticmethod(collate_skipping_bad)
 
     def __init__(self, recipe: dict[str, Any]):
-        validate_recipe(recipe)
-        self.recipe = recipe
+        self.recipe = validate_recipe(recipe)
         self.primary, self.selected_on = "top1", "val"
         self.splits: DataSplits | None = None
 

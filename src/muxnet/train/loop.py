@@ -76,7 +76,7 @@ class TrainingTask(Protocol):
     says whether it is multi-label and has a validation split).
     """
 
-    recipe: dict[str, Any]  # validated; saved as recipe.yaml, with the sections the loop reads (see run_training)
+    recipe: dict[str, Any]  # validated and complete; saved as recipe.yaml (run_training says what the loop reads)
     primary: str            # the metric that picks the best checkpoint (higher is better)
     selected_on: str        # the split whose primary metric picks it: "val" or "test"
 
@@ -128,7 +128,7 @@ def _restore(ckpt: dict[str, Any], parts: dict[str, Any], d: Dist, path: Path) -
         if part is None:
             continue
         if ckpt.get(name) is None:
-            if not part.state_dict():  # a disabled grad scaler: runs saved before it was kept have none
+            if name == "scaler":  # dense runs saved before the loop kept one: a fresh scaler re-learns its scale
                 continue
             raise RunError(f"cannot resume: {path} has no {name} state but this recipe needs one")
         part.load_state_dict(ckpt[name])
@@ -144,42 +144,42 @@ def run_training(task: TrainingTask, resume: bool = False, log: Callable[[str], 
     """Train ``task`` as its recipe says and return the summary (also written to ``summary.json``; every rank
     gets it).
 
-    The loop reads ``training`` (seed, device, threads, grad_clip, checkpoint_every_steps, and where the recipe
-    has them amp, ema_decay, channels_last, sync_bn), ``data`` (batch_size, workers), ``optimizer``,
-    ``schedule`` and ``output`` (dir, progress, tensorboard). ``resume=True`` continues the run in
+    The loop reads the sections every task's recipe shares: ``training`` (seed, device, threads, grad_clip,
+    checkpoint_every_steps, amp, ema_decay, channels_last, sync_bn), ``data`` (dataset, batch_size, workers),
+    ``optimizer``, ``schedule`` and ``output`` (dir, progress, tensorboard). ``resume=True`` continues the run in
     ``output.dir`` from its ``last.pt``; without it, a directory that already holds a run is refused.
     """
     recipe = task.recipe
     t_start = time.time()
     tcfg, dcfg, ocfg = recipe["training"], recipe["data"], recipe["output"]
-    if tcfg.get("threads"):
+    if tcfg["threads"]:
         torch.set_num_threads(int(tcfg["threads"]))
-    d, device = setup_distributed(tcfg.get("device"))
-    run_dir = Path(ocfg.get("dir") or default_run_dir(recipe))
+    d, device = setup_distributed(tcfg["device"])
+    run_dir = Path(ocfg["dir"] or default_run_dir(recipe))
     _prepare_run_dir(run_dir, recipe, resume, d)
 
     seed = int(tcfg["seed"])
     seed_everything(seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
     model, train_set = task.build(run_dir, resume, d, device, log)
-    channels_last = bool(tcfg.get("channels_last"))
+    channels_last = bool(tcfg["channels_last"])
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     ema = None
-    if tcfg.get("ema_decay"):
+    if tcfg["ema_decay"]:
         from timm.utils import ModelEmaV3
 
         ema = ModelEmaV3(model, decay=tcfg["ema_decay"])
     optimizer = build_optimizer(model, recipe["optimizer"])
     batch_size, pin = dcfg["batch_size"], device.type == "cuda"
-    loader = TrainLoader(train_set, batch_size, seed, d.rank, d.world_size, resolve_workers(dcfg.get("workers")),
+    loader = TrainLoader(train_set, batch_size, seed, d.rank, d.world_size, resolve_workers(dcfg["workers"]),
                          pin, task.collate)
     steps_per_epoch = loader.batches_per_epoch
     if steps_per_epoch == 0:
         raise ValueError(f"data.batch_size: {batch_size} leaves no batch of the {len(train_set)} training images")
     scheduler = build_scheduler(optimizer, recipe["schedule"], steps_per_epoch)
-    scaler = torch.amp.GradScaler("cuda", enabled=bool(tcfg.get("amp")) and device.type == "cuda")
-    step = TrainStep(optimizer, scheduler, None, device, scaler=scaler, grad_clip=tcfg.get("grad_clip"),
+    scaler = torch.amp.GradScaler("cuda", enabled=bool(tcfg["amp"]) and device.type == "cuda")
+    step = TrainStep(optimizer, scheduler, None, device, scaler=scaler, grad_clip=tcfg["grad_clip"],
                      channels_last=channels_last, ema=ema, batch_loss=task.loss)
 
     parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler,
@@ -199,15 +199,15 @@ def run_training(task: TrainingTask, resume: bool = False, log: Callable[[str], 
 
     train_model: nn.Module = model
     if d.world_size > 1:
-        if tcfg.get("sync_bn"):
+        if tcfg["sync_bn"]:
             train_model = nn.SyncBatchNorm.convert_sync_batchnorm(train_model)
         train_model = nn.parallel.DistributedDataParallel(
             train_model, device_ids=[device.index] if device.type == "cuda" else None)
     eval_model = ema.module if ema is not None else model
 
-    board = TensorBoard(run_dir, bool(ocfg.get("tensorboard")) and d.main, log)
+    board = TensorBoard(run_dir, ocfg["tensorboard"] and d.main, log)
     history = read_metrics(run_dir / METRICS) if d.main else []
-    every = tcfg.get("checkpoint_every_steps") or 0
+    every = tcfg["checkpoint_every_steps"]
 
     def save_last() -> None:
         rngs = gather(rng_state(), d)

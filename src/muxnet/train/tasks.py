@@ -121,8 +121,7 @@ class DenseTrainingTask:
     selected_on = "test"
 
     def __init__(self, task: Task, recipe: dict[str, Any]):
-        validate_task_recipe(task, recipe)
-        self.task, self.recipe, self.primary = task, recipe, task.primary
+        self.task, self.recipe, self.primary = task, validate_task_recipe(task, recipe), task.primary
 
     def build(self, run_dir: Path, resume: bool, d: Dist, device: torch.device, log) -> tuple[nn.Module, Dataset]:
         self.train_set = self.task.build_data(self.recipe, "train", run_dir)
