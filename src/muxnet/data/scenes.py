@@ -20,13 +20,13 @@ measures generalisation to unseen handwriting. Everything is a function of ``see
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import numpy as np
 
+from ..runtime import write_directory_once
 from .digits import scene_digit_pool
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -123,25 +123,6 @@ def _voc_xml(name: str, scene: Scene) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def _write_once(target: Path, write) -> Path:
-    """Write a tree into ``target`` unless it is already complete there; a partial write never shows up."""
-    done = target / ".complete"
-    if done.is_file():
-        return target
-    if target.exists():
-        raise FileExistsError(f"{target} exists but is not a complete scenes tree; remove it or choose another root")
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    write(tmp)
-    (tmp / ".complete").write_text("")
-    try:
-        os.replace(tmp, target)
-    except OSError:  # another process finished first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
 def _tag(train: int, test: int, size: int, seed: int, max_digits: int, digit_sizes: tuple[int, int] | None) -> str:
     lo, hi = digit_sizes or _default_digit_sizes(size)
     return f"n{train}-{test}_s{size}_d{max_digits}x{lo}-{hi}_seed{seed}"
@@ -170,7 +151,7 @@ def write_voc_scenes(root: str | Path | None = None, train: int = 1000, test: in
                 names.append(name)
             (voc / "ImageSets" / "Main" / f"{image_set}.txt").write_text("\n".join(names) + "\n")
 
-    return _write_once(target, write)
+    return write_directory_once(target, write, "scenes tree")
 
 
 def write_ade20k_scenes(root: str | Path | None = None, train: int = 1000, test: int = 300, size: int = 128,
@@ -194,7 +175,7 @@ def write_ade20k_scenes(root: str | Path | None = None, train: int = 1000, test:
                 Image.fromarray(scene.image).save(ade / "images" / sub / f"{name}.jpg", quality=95)
                 Image.fromarray(scene.mask).save(ade / "annotations" / sub / f"{name}.png")
 
-    return _write_once(target, write) / "ADEChallengeData2016"
+    return write_directory_once(target, write, "scenes tree") / "ADEChallengeData2016"
 
 
 __all__ = ["DIGIT_NAMES", "SEGMENTATION_NAMES", "Scene", "compose_scenes", "write_ade20k_scenes",

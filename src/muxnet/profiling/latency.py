@@ -31,6 +31,7 @@ from torch import nn
 from ..models.blocks import create_block
 from ..models.network import build_model
 from ..models.spec import BlockSpec, NetworkSpec, ResolvedBlock
+from ..runtime import atomic_write
 from .spec_cost import block_layout
 
 TABLE_VERSION = 1
@@ -243,8 +244,6 @@ class LatencyTable:
         """Write the table (if it has new entries), keeping entries another process added to the file since."""
         if not self._dirty:
             return self.path
-        from ..train.checkpoint import atomic_write
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         entries = dict(self.entries)
         if self.path.exists():

@@ -3,8 +3,8 @@ start. It imports nothing else of muxnet, and every package may import it (the l
 ``docs/architectures.md``, checked by ``tests/test_layering.py``)."""
 
 from .devices import resolve_device
-from .files import atomic_write, check_writable, refuse_existing_run
+from .files import atomic_write, check_writable, refuse_existing_run, write_directory_once
 from .processes import available_cpus, dataloader_worker_init, die_with_parent
 
 __all__ = ["atomic_write", "available_cpus", "check_writable", "dataloader_worker_init", "die_with_parent",
-           "refuse_existing_run", "resolve_device"]
+           "refuse_existing_run", "resolve_device", "write_directory_once"]

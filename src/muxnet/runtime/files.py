@@ -7,6 +7,7 @@ a directory that already holds another run must refuse before it starts any work
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -49,4 +50,36 @@ def refuse_existing_run(directory: str | Path, outputs: Iterable[str], what: str
         raise FileExistsError(f"{directory} already holds {what} ({', '.join(taken)}); {advice}")
 
 
-__all__ = ["atomic_write", "check_writable", "refuse_existing_run"]
+COMPLETE_MARKER = ".complete"
+
+
+def write_directory_once(target: str | Path, write: Callable[[Path], Any], what: str = "tree") -> Path:
+    """Fill ``target`` with ``write(folder)`` unless a complete copy is already there; return ``target``.
+
+    Generated data (a dataset rendered once, then reused by every later run) must never be seen half-written,
+    even by a process that starts reading while another still writes: the tree is written into a temporary
+    sibling, marked complete, then renamed into place. When two processes race, the first rename wins and the
+    loser's copy is dropped. A ``target`` that exists without the marker (left by something else) is refused;
+    ``what`` names the tree in that message.
+    """
+    target = Path(target)
+    if (target / COMPLETE_MARKER).is_file():
+        return target
+    if target.exists():
+        raise FileExistsError(f"{target} exists but is not a complete {what}; remove it or choose another root")
+    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        write(tmp)
+        (tmp / COMPLETE_MARKER).write_text("")
+        os.replace(tmp, target)
+    except OSError:
+        if not (target / COMPLETE_MARKER).is_file():  # not lost to a faster writer: a real failure
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+__all__ = ["COMPLETE_MARKER", "atomic_write", "check_writable", "refuse_existing_run", "write_directory_once"]
