@@ -315,23 +315,28 @@ def _add_task_parser(sub, command: str, what: str, layout: str, default: str) ->
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
-    from .robustness import format_table, run_robustness
+    from .robustness import RobustnessConfig, format_table, run_robustness
 
-    summary = run_robustness(args.model, args.checkpoint, args.data, args.imagenet_c, args.output, args.corruptions,
-                             args.severities, args.seed, args.max_images, args.reference, args.compare,
-                             args.batch_size, args.workers, args.device)
+    config = RobustnessConfig(
+        model=args.model, checkpoint=args.checkpoint, data=args.data, imagenet_c=args.imagenet_c, output=args.output,
+        corruptions=args.corruptions, severities=args.severities, seed=args.seed, max_images=args.max_images,
+        reference=args.reference, compare=args.compare, batch_size=args.batch_size, workers=args.workers,
+        device=args.device)
+    summary = run_robustness(config)
     print(format_table(summary))
-    print(f"wrote {args.output}/summary.json, heatmap.png, bars.png ({summary['wall_time_s']:.0f}s)")
+    print(f"wrote {config.output}/summary.json, heatmap.png, bars.png ({summary['wall_time_s']:.0f}s)")
     return 0
 
 
 def cmd_cam(args: argparse.Namespace) -> int:
-    from .cam import format_hits, run_cam
+    from .cam import CamConfig, format_hits, run_cam
 
-    summary = run_cam(args.model, args.checkpoint, args.images, args.output, args.method, args.classes,
-                      args.chestxray, args.boxes, args.threshold, args.max_images, args.device)
+    config = CamConfig(model=args.model, checkpoint=args.checkpoint, images=args.images, output=args.output,
+                       method=args.method, classes=args.classes, chestxray=args.chestxray, boxes=args.boxes,
+                       threshold=args.threshold, max_images=args.max_images, device=args.device)
+    summary = run_cam(config)
     print(format_hits(summary))
-    print(f"wrote {args.output}/summary.json and {len(summary['pictures'])} picture(s)")
+    print(f"wrote {config.output}/summary.json and {len(summary['pictures'])} picture(s)")
     return 0
 
 

@@ -12,7 +12,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import TensorDataset
 
-from .splits import DataSplits
+from .splits import DataSplits, evenly_spaced
 
 NUM_CLASSES = 10
 NUM_IMAGES = 1797  # scikit-learn's digits, fixed: the scenes' halves are drawn from these
@@ -62,6 +62,20 @@ def digits_standardisation(pixels: torch.Tensor, train_idx: np.ndarray) -> tuple
     """The (mean, std) of the training split's pixels, which every split is standardised with."""
     train = pixels[torch.from_numpy(train_idx)]
     return float(train.mean()), float(train.std())
+
+
+def digits_test_pixels(image_size: int = 32, seed: int = 0, max_images: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """The test split of ``seed``'s split as N x H x W x 3 uint8 images at ``image_size`` (bilinear upsampling of
+    the 8x8 originals, as training sees them), their labels, and the (mean, std) that turn [0, 1] pixels into the
+    model's inputs; ``max_images`` keeps that many, evenly spaced over the split.
+
+    Pixels, not standardised tensors, because corruptions and activation-map overlays act on images."""
+    x, y, splits = digits_pixels(image_size, 3, seed)
+    mean, std = digits_standardisation(x, splits["train"])
+    test = torch.from_numpy(splits["test"][evenly_spaced(len(splits["test"]), max_images)])
+    pixels = x[test].mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    return pixels.numpy(), y[test].numpy(), (mean, std)
 
 
 def load_digits(image_size: int = 32, channels: int = 3, seed: int = 0, val_fraction: float = 0.15,

@@ -12,6 +12,7 @@ says what was found.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from .images import ImageFiles
@@ -57,7 +58,9 @@ def folder_layout(root: Path) -> str:
     raise DataError(f"{root} is not a class-folder tree: found {found}; expected {LAYOUTS}")
 
 
-def _class_samples(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+def class_samples(folder: Path, classes: Sequence[str]) -> list[tuple[Path, int]]:
+    """``(image path, class index)`` of every image in ``folder/<class>/``, indexed by the position of the class in
+    ``classes`` (a class without a folder here is skipped, so an evaluation split may lack some classes)."""
     return [(path, idx) for idx, name in enumerate(classes) if (folder / name).is_dir()
             for path in _images(folder / name)]
 
@@ -85,7 +88,7 @@ def class_folder_splits(root: Path, options: ReadOptions) -> DataSplits:
         if not fraction:
             raise DataError(f"{root}: a flat class folder has no held-out images with data.val_fraction 0; "
                             f"set it above 0 (default {FLAT_VAL_FRACTION})")
-        samples = _class_samples(root, classes)
+        samples = class_samples(root, classes)
         keep, held = holdout(len(samples), fraction, options.seed)
         val = files([samples[i] for i in held], options.eval_transform)
         return DataSplits(files([samples[i] for i in keep], options.train_transform), val, val, len(classes),
@@ -98,11 +101,11 @@ def class_folder_splits(root: Path, options: ReadOptions) -> DataSplits:
         unknown = [p.name for p in _subfolders(folder) if p.name not in classes]
         if unknown:
             raise DataError(f"{folder} has classes that train/ lacks: {unknown[:5]}")
-        samples = _class_samples(folder, classes)
+        samples = class_samples(folder, classes)
         if not samples:
             raise DataError(f"no images found under {folder}")
         held_out[split] = files(samples, options.eval_transform)
-    train_samples = _class_samples(root / "train", classes)
+    train_samples = class_samples(root / "train", classes)
     val, test = held_out.get("val"), held_out.get("test", held_out.get("val"))
     if val is None and options.val_fraction:
         keep, held = holdout(len(train_samples), options.val_fraction, options.seed)
@@ -112,4 +115,4 @@ def class_folder_splits(root: Path, options: ReadOptions) -> DataSplits:
                       str(root))
 
 
-__all__ = ["FLAT_VAL_FRACTION", "LAYOUTS", "class_folder_splits", "folder_layout"]
+__all__ = ["FLAT_VAL_FRACTION", "LAYOUTS", "class_folder_splits", "class_samples", "folder_layout"]

@@ -79,4 +79,14 @@ def holdout(n: int, fraction: float, seed: int, groups: Sequence[Any] | None = N
     return keep, out
 
 
-__all__ = ["BadImageError", "DataError", "DataSplits", "ReadOptions", "holdout"]
+def evenly_spaced(n: int, limit: int | None) -> list[int]:
+    """At most ``limit`` indices spread over ``range(n)`` (all of them when ``limit`` is None or >= n): a subset
+    of an evaluation set that still covers all of it (its classes are usually stored in order)."""
+    if limit is None or limit >= n:
+        return list(range(n))
+    if limit < 1:
+        raise ValueError(f"max_images must be positive, got {limit}")
+    return sorted({int(i) for i in np.linspace(0, n - 1, limit).round()})
+
+
+__all__ = ["BadImageError", "DataError", "DataSplits", "ReadOptions", "evenly_spaced", "holdout"]

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import Dataset
 
-from .corruptions import MIN_SIZE, check_corruption, corrupt
+from ..data.splits import evenly_spaced
+from .corruptions import check_corruption, corrupt
 
 
 class PixelImages(Dataset):
@@ -79,34 +79,6 @@ def geometric_transform(pretrained_cfg: dict[str, Any]) -> Callable:
     return T.Compose([T.Resize(scaled, interpolation=interp), T.CenterCrop(size)])
 
 
-def evenly_spaced(n: int, limit: int | None) -> list[int]:
-    """At most ``limit`` indices spread over ``range(n)`` (all of them when ``limit`` is None or >= n)."""
-    if limit is None or limit >= n:
-        return list(range(n))
-    if limit < 1:
-        raise ValueError(f"max_images must be positive, got {limit}")
-    return sorted({int(i) for i in np.linspace(0, n - 1, limit).round()})
-
-
-def digits_test_pixels(image_size: int = 32, seed: int = 0, max_images: int | None = None
-                       ) -> tuple[PixelImages, TensorDataset, tuple[float, float]]:
-    """The digits test split as uint8 RGB images at ``image_size`` (bilinear upsampling of the 8x8 originals,
-    as training sees them), the standardised train split (to fit a reference classifier), and the (mean, std)
-    that turn [0, 1] pixels into the model's inputs."""
-    from ..data import load_digits
-    from ..data.digits import digits_pixels, digits_standardisation
-
-    if image_size < MIN_SIZE:
-        raise ValueError(f"corruptions need images of at least {MIN_SIZE} pixels; the digits model's image_size "
-                         f"is {image_size}")
-    x, y, splits = digits_pixels(image_size, 3, seed)
-    mean, std = digits_standardisation(x, splits["train"])
-    test = splits["test"][evenly_spaced(len(splits["test"]), max_images)]
-    pixels = x[torch.from_numpy(test)].mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
-    train = load_digits(image_size, 3, seed).train
-    return PixelImages(pixels.numpy(), y[torch.from_numpy(test)].tolist()), train, (mean, std)  # type: ignore[return-value]
-
-
 def image_folder_pixels(root: str | Path, pretrained_cfg: dict[str, Any], max_images: int | None = None,
                         class_names: Sequence[str] | None = None) -> Dataset:
     """An evaluation set in pixel space, resized and centre-cropped to the model's input: ImageNet-V2's numbered
@@ -114,7 +86,7 @@ def image_folder_pixels(root: str | Path, pretrained_cfg: dict[str, Any], max_im
     from torch.utils.data import Subset
 
     from ..data import ImageFiles, folder_layout
-    from ..data.folders import _class_samples
+    from ..data.folders import class_samples
     from ..data.imagenet_v2 import imagenet_v2_samples, is_imagenet_v2
 
     root = Path(root)
@@ -128,12 +100,11 @@ def image_folder_pixels(root: str | Path, pretrained_cfg: dict[str, Any], max_im
             folder = root / "val" if (root / "val").is_dir() else root / "test"
             classes_from = root / "train"
         classes = list(class_names) if class_names else sorted(p.name for p in classes_from.iterdir() if p.is_dir())
-        samples = _class_samples(folder, classes)
+        samples = class_samples(folder, classes)
     if not samples:
         raise ValueError(f"no images found under {root}")
     files = ImageFiles(samples, geometric_transform(pretrained_cfg))
     return Subset(files, evenly_spaced(len(files), max_images))
 
 
-__all__ = ["CorruptedImages", "PixelImages", "digits_test_pixels", "evenly_spaced", "geometric_transform",
-           "image_folder_pixels", "normalize_transform"]
+__all__ = ["CorruptedImages", "PixelImages", "geometric_transform", "image_folder_pixels", "normalize_transform"]
