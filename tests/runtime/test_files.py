@@ -52,3 +52,4 @@ def test_refuse_existing_run_names_what_is_there(tmp_path):
     (tmp_path / "summary.json").write_text("{}")
     with pytest.raises(FileExistsError, match=r"already holds a cam run \(summary.json\); choose another --output"):
         refuse_existing_run(tmp_path, ["summary.json", "bars.png"], "a cam run")
+

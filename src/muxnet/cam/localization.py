@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..runtime import atomic_write, refuse_existing_run, resolve_device
+from ..runtime import atomic_write, config_from, optional_path, refuse_existing_run, resolve_device
 from .boxes import HIT_IOU, Box, aggregate, box_scores
 from .inputs import (
     BoxedImages,
@@ -43,10 +43,6 @@ from .maps import METHODS, activation_maps, check_classes, overlay
 
 OUTPUTS = ("summary.json",)
 DEFAULT_DIGITS = 32  # digits test images drawn by the embedded default
-
-
-def _optional_path(value: str | Path | None) -> Path | None:
-    return None if value is None or value == "" else Path(value)
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ class CamConfig:
             object.__setattr__(self, name, value)
 
         for name in ("checkpoint", "chestxray", "boxes"):
-            put(name, _optional_path(getattr(self, name)))
+            put(name, optional_path(getattr(self, name)))
         put("output", Path(self.output))
         if isinstance(self.images, (str, Path)):
             raise ValueError(f"images: expected a list of files, got {self.images!r}")
@@ -133,10 +129,7 @@ def run_cam(config: CamConfig | None = None, /, *, log: Callable[[str], None] = 
     """
     from ..train.targets import load_target
 
-    if config is None:
-        config = CamConfig(**settings)
-    elif settings:
-        raise TypeError("run_cam takes a CamConfig or its fields as keywords, not both")
+    config = config_from(CamConfig, config, settings, "run_cam")
     start = time.time()
     inputs = check_inputs(config)
     target = load_target(config.model, config.checkpoint, log=log)

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..runtime import atomic_write, refuse_existing_run, resolve_device
+from ..runtime import atomic_write, config_from, optional_path, refuse_existing_run, resolve_device
 from .corruptions import BENCHMARK_CORRUPTIONS, CORRUPTIONS, SEVERITIES, check_corruption
 from .datasets import CorruptedImages
 from .evaluation_sets import EvaluationSets, digits_sets, image_folder_sets, imagenet_c_sets
@@ -41,10 +41,6 @@ from .metrics import ReferenceErrors, load_reference, summarize
 
 OUTPUTS = ("summary.json", "heatmap.png", "bars.png", "examples.png")
 PROGRESS_FILE = "progress.jsonl"
-
-
-def _optional_path(value: str | Path | None) -> Path | None:
-    return None if value is None or value == "" else Path(value)
 
 
 @dataclass(frozen=True)
@@ -79,7 +75,7 @@ class RobustnessConfig:
             object.__setattr__(self, name, value)
 
         for name in ("checkpoint", "data", "imagenet_c", "reference"):
-            put(name, _optional_path(getattr(self, name)))
+            put(name, optional_path(getattr(self, name)))
         put("output", Path(self.output))
         put("compare", tuple(Path(p) for p in self.compare or ()))
         if isinstance(self.corruptions, str):
@@ -185,10 +181,7 @@ def run_robustness(config: RobustnessConfig | None = None, /, *, log: Callable[[
     """
     from ..train.targets import load_target
 
-    if config is None:
-        config = RobustnessConfig(**settings)
-    elif settings:
-        raise TypeError("run_robustness takes a RobustnessConfig or its fields as keywords, not both")
+    config = config_from(RobustnessConfig, config, settings, "run_robustness")
     start = time.time()
     inputs = check_inputs(config)
     target = load_target(config.model, config.checkpoint, log=log)
