@@ -4,7 +4,7 @@ import pytest
 pytest.importorskip("imagecorruptions")
 
 from muxnet.robustness.corruptions import BENCHMARK_CORRUPTIONS, CORRUPTIONS, EXTRA_CORRUPTIONS, corrupt  # noqa: E402
-from muxnet.robustness.datasets import CorruptedImages, PixelImages, normalize_transform  # noqa: E402
+from muxnet.robustness.pixel_datasets import CorruptedImages, PixelImages, normalize_transform  # noqa: E402
 
 IMAGE = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
 RANDOM_ONES = ("gaussian_noise", "shot_noise", "impulse_noise", "motion_blur", "snow", "frost", "elastic_transform",

@@ -159,7 +159,7 @@ def test_muxnet_eval_reads_imagenet_v2_by_number(tmp_path, capsys):
 
 def test_on_the_fly_sets_crop_like_the_model_then_corrupt_repeatably(tmp_path):
     pytest.importorskip("imagecorruptions")
-    from muxnet.robustness.datasets import CorruptedImages, image_folder_pixels, normalize_transform
+    from muxnet.robustness.pixel_datasets import CorruptedImages, image_folder_pixels, normalize_transform
 
     _v2(tmp_path, ())
     for n in (2, 10):

@@ -35,9 +35,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..runtime import atomic_write, config_from, optional_path, refuse_existing_run, resolve_device
 from .corruptions import BENCHMARK_CORRUPTIONS, CORRUPTIONS, SEVERITIES, check_corruption
-from .datasets import CorruptedImages
 from .evaluation_sets import EvaluationSets, digits_sets, image_folder_sets, imagenet_c_sets
 from .metrics import ReferenceErrors, load_reference, summarize
+from .pixel_datasets import CorruptedImages
 
 OUTPUTS = ("summary.json", "heatmap.png", "bars.png", "examples.png")
 PROGRESS_FILE = "progress.jsonl"

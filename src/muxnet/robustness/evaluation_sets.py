@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .corruptions import MIN_SIZE
-from .datasets import CorruptedImages, PixelImages, image_folder_pixels, normalize_transform
+from .pixel_datasets import CorruptedImages, PixelImages, image_folder_pixels, normalize_transform
 
 EMBEDDED_IMAGES = 100  # of the 270 digits test images: 95 corrupted sets stay within a few CPU minutes
 LINEAR_REFERENCE = "linear reference"
