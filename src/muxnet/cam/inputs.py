@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .boxes import Box, BoxRecord, read_bbox_list
+
+if TYPE_CHECKING:
+    from ..train.targets import Target
 
 BBOX_LIST = "BBox_List_2017.csv"
 
@@ -118,10 +121,12 @@ def digit_scenes(image_size: int, count: int, seed: int = 0, canvas: int | None 
 
 
 def _input_geometry(cfg: dict[str, Any]) -> tuple[tuple[int, int], bool]:
-    return tuple(int(v) for v in cfg["input_size"][-2:]), cfg.get("interpolation") == "bicubic"  # type: ignore[return-value]
+    """The model's (height, width) and whether it was trained on bicubic resizes."""
+    height, width = (int(v) for v in cfg["input_size"][-2:])
+    return (height, width), cfg.get("interpolation") == "bicubic"
 
 
-def _normalisation(target) -> tuple[Sequence[float], Sequence[float]]:
+def _normalisation(target: Target) -> tuple[Sequence[float], Sequence[float]]:
     """The input standardisation the model was trained with: the digits' own for a digits run, else its config's."""
     if target.trained_on_digits:
         from ..data.digits import digits_pixels, digits_standardisation
@@ -134,7 +139,7 @@ def _normalisation(target) -> tuple[Sequence[float], Sequence[float]]:
     return cfg["mean"], cfg["std"]
 
 
-def image_files_input(target, paths: Sequence[str | Path], max_images: int | None = None) -> CamImages:
+def image_files_input(target: Target, paths: Sequence[str | Path], max_images: int | None = None) -> CamImages:
     """Image files at the model's input, standardised as the model was trained; no truth, no boxes."""
     size, bicubic = _input_geometry(target.model.pretrained_cfg)
     chosen = list(paths)[:max_images]
@@ -144,7 +149,7 @@ def image_files_input(target, paths: Sequence[str | Path], max_images: int | Non
                      f"{len(pixels)} image file(s) at {size[0]}x{size[1]}")
 
 
-def chestxray_input(target, boxed: BoxedImages) -> CamImages:
+def chestxray_input(target: Target, boxed: BoxedImages) -> CamImages:
     """The boxed ChestX-Ray14 images at the model's input, each with its finding (the true class, in
     ChestX-Ray14's label order) and its box scaled to the resized image."""
     from ..data import CHESTXRAY_LABELS
@@ -162,7 +167,7 @@ def chestxray_input(target, boxed: BoxedImages) -> CamImages:
                      groups=[r.finding for r in boxed.records])
 
 
-def digits_input(target, count: int, seed: int = 0) -> CamImages:
+def digits_input(target: Target, count: int, seed: int = 0) -> CamImages:
     """``count`` digits test images at the digits model's input, the true class and the box around each digit's
     ink; hits are reported per digit class."""
     if not target.trained_on_digits:

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ..data.imagenet_c import ImageNetCTree, scan_imagenet_c
 from ..runtime import atomic_write, config_from, optional_path, refuse_existing_run, resolve_device
 from .corruptions import BENCHMARK_CORRUPTIONS, CORRUPTIONS, SEVERITIES, check_corruption
 from .evaluation_sets import EvaluationSets, digits_sets, image_folder_sets, imagenet_c_sets
@@ -105,7 +106,7 @@ class CheckedInputs:
     """What :func:`check_inputs` found: the scanned ImageNet-C tree, the reference (``None``: measured in this
     run), the earlier summaries to compare with, and the device."""
 
-    tree: Any
+    tree: ImageNetCTree | None
     reference: ReferenceErrors | None
     earlier: list[dict[str, Any]]
     device: torch.device
@@ -114,8 +115,6 @@ class CheckedInputs:
 def check_inputs(config: RobustnessConfig) -> CheckedInputs:
     """Every path and device of ``config``, checked before any work: the output directory is free, the data
     folders exist, the ImageNet-C tree holds corruptions, the reference and the summaries to compare read."""
-    from ..data.imagenet_c import scan_imagenet_c
-
     refuse_existing_run(config.output, OUTPUTS, "a robustness run")
     device = resolve_device(config.device)
     if config.checkpoint is not None and not config.checkpoint.is_file():

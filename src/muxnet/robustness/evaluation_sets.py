@@ -16,15 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..data.imagenet_c import ImageNetCTree
 from .corruptions import MIN_SIZE
 from .pixel_datasets import CorruptedImages, PixelImages, image_folder_pixels, normalize_transform
+
+if TYPE_CHECKING:
+    from ..train.targets import Target
 
 EMBEDDED_IMAGES = 100  # of the 270 digits test images: 95 corrupted sets stay within a few CPU minutes
 LINEAR_REFERENCE = "linear reference"
@@ -83,7 +87,7 @@ def _on_the_fly(base: Dataset, corruptions: Sequence[str], severities: Sequence[
     return {(c, s): CorruptedImages(base, c, s, seed, norm) for c in corruptions for s in severities}
 
 
-def digits_sets(target, corruptions: Sequence[str], severities: Sequence[int], seed: int = 0,
+def digits_sets(target: Target, corruptions: Sequence[str], severities: Sequence[int], seed: int = 0,
                 max_images: int | None = None, log: Callable[[str], None] = print) -> EvaluationSets:
     """The digits test split (``max_images`` of it, :data:`EMBEDDED_IMAGES` by default) under each corruption,
     for a model trained on the digits, with the linear reference fitted to the same training split."""
@@ -111,7 +115,7 @@ def digits_sets(target, corruptions: Sequence[str], severities: Sequence[int], s
         extra_models={LINEAR_REFERENCE: fit_linear_reference(train, seed)})
 
 
-def imagenet_c_sets(target, tree, data: str | Path | None = None, max_images: int | None = None,
+def imagenet_c_sets(target: Target, tree: ImageNetCTree, data: str | Path | None = None, max_images: int | None = None,
                     log: Callable[[str], None] = print) -> EvaluationSets:
     """The released ImageNet-C ``tree`` (:func:`muxnet.data.imagenet_c.scan_imagenet_c`, scanned before any work),
     with the clean images of ``data`` when given; class indices follow ``data``'s sorted class folders (ImageNet
@@ -146,14 +150,15 @@ def imagenet_c_sets(target, tree, data: str | Path | None = None, max_images: in
         sets=sets, clean=clean, missing=missing)
 
 
-def image_folder_sets(target, data: str | Path, corruptions: Sequence[str], severities: Sequence[int],
+def image_folder_sets(target: Target, data: str | Path, corruptions: Sequence[str], severities: Sequence[int],
                       seed: int = 0, max_images: int | None = None) -> EvaluationSets:
     """The evaluation folder ``data`` resized and centre-cropped to the model's input, then corrupted on the fly."""
     cfg = target.model.pretrained_cfg
     norm = normalize_transform(cfg["mean"], cfg["std"])
     base = image_folder_pixels(data, cfg, max_images)
+    count = len(base)  # type: ignore[arg-type]
     return EvaluationSets(
-        described=f"{data}, {len(base)} images, corruptions generated on the fly (seed {seed})",  # type: ignore[arg-type]
+        described=f"{data}, {count} images, corruptions generated on the fly (seed {seed})",
         sets=_on_the_fly(base, corruptions, severities, seed, norm),
         clean=CorruptedImages(base, None, transform=norm))
 
