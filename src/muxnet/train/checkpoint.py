@@ -75,5 +75,5 @@ def save_evaluated_weights(model: nn.Module, run_dir: Path, name: str, meta: dic
     atomic_write(run_dir / f"{name}.safetensors", lambda tmp: save_weights(model, tmp))
 
 
-__all__ = ["CHECKPOINT_VERSION", "Progress", "RunError", "atomic_write", "read_training_checkpoint",
-           "save_evaluated_weights", "save_training_checkpoint"]
+__all__ = ["CHECKPOINT_VERSION", "Progress", "RunError", "read_training_checkpoint", "save_evaluated_weights",
+           "save_training_checkpoint"]
