@@ -293,7 +293,7 @@ class _Progress:
             self.done = {line["set"]: line["results"] for line in lines[1:]}
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"settings": settings}) + "\n")
+            atomic_write(path, json.dumps({"settings": settings}) + "\n")  # a torn first line would refuse the resume
 
     def evaluate(self, key: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         if key not in self.done:
