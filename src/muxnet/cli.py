@@ -91,20 +91,25 @@ def _recipe_overrides(args: argparse.Namespace) -> list:
     return [*pairs, *args.set]
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _print_run(summary: dict | None, key: str) -> None:
+    """A finished run's last lines; under ``torchrun`` only the main process (rank 0) prints them."""
     import os
 
+    if os.environ.get("RANK", "0") != "0" or not summary:
+        return
+    best = summary["best"] or {}
+    for split in ("val", "test"):
+        if best.get(split):
+            print(f"best {split} {key}: {best[split][key]:.2f} (epoch {best['epoch']})")
+    print(f"wrote {summary['run_dir']}/summary.json ({summary['wall_time_s']:.0f}s)")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
     from .train import build_recipe, train
 
     recipe = build_recipe(args.recipe, args.data, args.dataset, args.resume, _recipe_overrides(args))
     summary = train(recipe, resume=args.resume is not None)
-    if os.environ.get("RANK", "0") == "0" and summary:
-        best = summary["best"] or {}
-        for split in ("val", "test"):
-            if best.get(split):
-                key = "auroc" if summary["multi_label"] else "top1"
-                print(f"best {split} {key}: {best[split][key]:.2f} (epoch {best['epoch']})")
-        print(f"wrote {summary['run_dir']}/summary.json ({summary['wall_time_s']:.0f}s)")
+    _print_run(summary, "auroc" if summary and summary["multi_label"] else "top1")
     return 0
 
 
@@ -227,10 +232,7 @@ def cmd_task_train(args: argparse.Namespace) -> int:
 
     task = _task(args.command)
     recipe = task_recipe(task, args.recipe, args.data, args.dataset, args.resume, _recipe_overrides(args))
-    summary = train_task(task, recipe, resume=args.resume is not None)
-    best = summary["best"]
-    print(f"best test {task.primary}: {best['test'][task.primary]:.2f} (epoch {best['epoch']})")
-    print(f"wrote {summary['run_dir']}/summary.json ({summary['wall_time_s']:.0f}s)")
+    _print_run(train_task(task, recipe, resume=args.resume is not None), task.primary)
     return 0
 
 

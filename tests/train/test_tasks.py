@@ -100,6 +100,7 @@ def test_dense_task_under_torchrun_with_two_processes(tmp_path, command, key, ex
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 process(es)" in result.stdout
+    assert result.stdout.count("wrote ") == 1  # one summary line, from rank 0
     assert all((run / name).is_file() for name in RUN_FILES)
     summary = json.loads((run / "summary.json").read_text())
     # 16 training scenes over 2 ranks: 8 each, 2 batches of 4 per rank and epoch
