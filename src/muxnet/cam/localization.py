@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..runtime import atomic_write, config_from, optional_path, refuse_existing_run, resolve_device
+from ..runtime import atomic_write, optional_path, refuse_existing_run, resolve_device
 from .boxes import HIT_IOU, Box, aggregate, box_scores
 from .inputs import (
     BoxedImages,
@@ -109,15 +109,14 @@ class CheckedInputs:
 def check_inputs(config: CamConfig) -> CheckedInputs:
     """Every path and device of ``config``, checked before any work: the output directory is free, the image
     files decode, the ChestX-Ray14 box list reads and some of its images are there."""
+    from ..train.targets import check_target
+
     refuse_existing_run(config.output, OUTPUTS, "a cam run")
     device = resolve_device(config.device)
-    if config.checkpoint is not None and not config.checkpoint.is_file():
-        raise FileNotFoundError(f"no checkpoint file at {config.checkpoint}")
+    check_target(config.model, config.checkpoint, digits_data=not config.images and config.chestxray is None,
+                 other_data="image files or --chestxray")
     check_images(config.images[:config.max_images])
     boxed = scan_chestxray(config.chestxray, config.boxes, config.max_images) if config.chestxray else None
-    if not config.images and boxed is None and config.model is not None and not Path(config.model).is_dir():
-        raise ValueError(f"{config.model} is not a digits run: pass image files or --chestxray (the embedded digits "
-                         "images need the run directory of a digits model)")
     return CheckedInputs(device, boxed)
 
 
@@ -127,12 +126,9 @@ def run_cam(config: CamConfig | None = None, /, *, log: Callable[[str], None] = 
 
     ``settings``: the fields of :class:`CamConfig` as keywords, for a caller that does not build one.
     """
-    from ..train.targets import load_target
+    from ..train.targets import start_analysis
 
-    config = config_from(CamConfig, config, settings, "run_cam")
-    start = time.time()
-    inputs = check_inputs(config)
-    target = load_target(config.model, config.checkpoint, log=log)
+    config, inputs, target, start = start_analysis(CamConfig, config, settings, "run_cam", check_inputs, log)
     net = target.model.to(inputs.device)
     if config.images:
         images = image_files_input(target, config.images, config.max_images)

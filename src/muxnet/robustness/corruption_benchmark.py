@@ -34,7 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.imagenet_c import ImageNetCTree, scan_imagenet_c
-from ..runtime import atomic_write, config_from, optional_path, refuse_existing_run, resolve_device
+from ..runtime import atomic_write, optional_path, refuse_existing_run, resolve_device
 from .corruptions import BENCHMARK_CORRUPTIONS, CORRUPTIONS, SEVERITIES, check_corruption
 from .evaluation_sets import EvaluationSets, digits_sets, image_folder_sets, imagenet_c_sets
 from .metrics import ReferenceErrors, load_reference, summarize
@@ -115,15 +115,13 @@ class CheckedInputs:
 def check_inputs(config: RobustnessConfig) -> CheckedInputs:
     """Every path and device of ``config``, checked before any work: the output directory is free, the data
     folders exist, the ImageNet-C tree holds corruptions, the reference and the summaries to compare read."""
+    from ..train.targets import check_target
+
     refuse_existing_run(config.output, OUTPUTS, "a robustness run")
     device = resolve_device(config.device)
-    if config.checkpoint is not None and not config.checkpoint.is_file():
-        raise FileNotFoundError(f"no checkpoint file at {config.checkpoint}")
+    check_target(config.model, config.checkpoint, digits_data=config.embedded, other_data="--data or --imagenet-c")
     if config.data is not None and not config.data.is_dir():
         raise FileNotFoundError(f"no image directory at {config.data}")
-    if config.embedded and config.model is not None and not Path(config.model).is_dir():
-        raise ValueError(f"{config.model} is not a digits run: pass --data or --imagenet-c (the embedded digits "
-                         "images need the run directory of a digits model)")
     tree = None
     if config.imagenet_c is not None:
         tree = scan_imagenet_c(config.imagenet_c, config.corruptions, config.severities)
@@ -178,12 +176,10 @@ def run_robustness(config: RobustnessConfig | None = None, /, *, log: Callable[[
 
     ``settings``: the fields of :class:`RobustnessConfig` as keywords, for a caller that does not build one.
     """
-    from ..train.targets import load_target
+    from ..train.targets import start_analysis
 
-    config = config_from(RobustnessConfig, config, settings, "run_robustness")
-    start = time.time()
-    inputs = check_inputs(config)
-    target = load_target(config.model, config.checkpoint, log=log)
+    config, inputs, target, start = start_analysis(RobustnessConfig, config, settings, "run_robustness",
+                                                   check_inputs, log)
     source = _evaluation_sets(config, target, inputs, log)
     models: dict[str, nn.Module] = {target.name: target.model.to(inputs.device),
                                     **{name: m.to(inputs.device) for name, m in source.extra_models.items()}}

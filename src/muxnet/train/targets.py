@@ -7,12 +7,15 @@ trains it once and later runs reuse it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from torch import nn
+
+from ..runtime import config_from
 
 
 @dataclass
@@ -104,4 +107,41 @@ def _classes_in(checkpoint: str | Path) -> int:
     return int(bias.shape[0])
 
 
-__all__ = ["Target", "default_digits_run", "digits_run", "load_target"]
+def check_target(model: str | Path | None, checkpoint: str | Path | None, digits_data: bool, other_data: str) -> None:
+    """Check what :func:`load_target` will be given, before any work: a wrong path then fails at once, not after
+    the data were scanned or the embedded default trained. The checkpoint must be a file; a run on the embedded
+    digits (``digits_data``) needs a digits run directory or no model at all, and the error names the options
+    that give other data (``other_data``)."""
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise FileNotFoundError(f"no checkpoint file at {checkpoint}")
+    if digits_data and model is not None and not Path(model).is_dir():
+        raise ValueError(f"{model} is not a digits run: pass {other_data} (the embedded digits images need the run "
+                         "directory of a digits model)")
+
+
+class AnalysisConfig(Protocol):
+    """What an analysis's config names of its model (the arguments of :func:`load_target`)."""
+
+    model: str | Path | None
+    checkpoint: str | Path | None
+
+
+Config = TypeVar("Config", bound=AnalysisConfig)
+Checked = TypeVar("Checked")  # what a config's check found
+
+
+def start_analysis(kind: type[Config], config: Config | None, settings: Mapping[str, Any], caller: str,
+                   check: Callable[[Config], Checked], log: Callable[[str], None] = print
+                   ) -> tuple[Config, Checked, Target, float]:
+    """Begin an analysis of one model (``muxnet robustness``, ``muxnet cam``): its config (``config``, or
+    ``settings`` as its fields), what ``check`` found checking every path it names, the model loaded, and the
+    time the run started. The checks come first because loading may train the embedded default, which takes
+    minutes that a wrong path should not cost."""
+    config = config_from(kind, config, settings, caller)
+    started = time.time()
+    inputs = check(config)
+    return config, inputs, load_target(config.model, config.checkpoint, log=log), started
+
+
+__all__ = ["AnalysisConfig", "Target", "check_target", "default_digits_run", "digits_run", "load_target",
+           "start_analysis"]
