@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...runtime import atomic_write
+from ...runtime import atomic_write, refuse_existing_run
 from ..algorithms import ALGORITHMS, SearchAlgorithm, create_algorithm
 from ..archive import Archive, ArchiveError, Evaluation
 from ..decomposition import SubProblems, Target, TargetError, format_value, parse_targets, reference_directions
@@ -261,9 +261,12 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     archive_path, state_path = out_dir / ARCHIVE_NAME, out_dir / STATE_NAME
     if resume and not archive_path.exists():
         raise SearchSetupError(f"--resume: {out_dir} holds no search archive ({ARCHIVE_NAME})")
-    if not resume and archive_path.exists():
-        raise SearchSetupError(f"{out_dir} already holds a search; pass --resume to continue it or choose "
-                               "another --output (nothing was changed)")
+    if not resume:
+        try:
+            refuse_existing_run(out_dir, [ARCHIVE_NAME], "a search",
+                                "pass --resume to continue it or choose another --output (nothing was changed)")
+        except FileExistsError as err:
+            raise SearchSetupError(str(err)) from None
     if evaluator is None and config.evaluator == "train" and config.dataset is not None:
         from ...data import detect_dataset
 
