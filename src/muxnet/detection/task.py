@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ..data.scenes import write_voc_scenes
 from ..train.recipes import DenseModelSection, DenseRecipe, integer, number, section, setting, text
+from ..train.tasks import SceneTask
+from .models import parse_detector_name
 
 
 def _plain(x: torch.Tensor) -> torch.Tensor:
@@ -28,25 +31,18 @@ class DetectionModelSection(DenseModelSection):
 
 
 @dataclass(frozen=True)
-class DetectionRecipe(DenseRecipe):
+class DetectionRecipe(DenseRecipe, kind="detect", datasets=("scenes", "voc")):
     """The schema of ``muxnet detect`` recipes (``scenes_ssdlite``, ``voc_ssdlite``, ``voc_ssd``)."""
 
-    kind: ClassVar[str] = "detect"
-    datasets: ClassVar[tuple[str, ...]] = ("scenes", "voc")
-
-    task: str = setting(kind, text(nonempty=True))
     model: DetectionModelSection = section(DetectionModelSection)
 
 
-class DetectionTask:
-    kind, primary = DetectionRecipe.kind, "voc07_map"
-    datasets, default_recipes = DetectionRecipe.datasets, ("scenes_ssdlite", "voc_ssdlite")
-    schema = DetectionRecipe
+class DetectionTask(SceneTask):
+    """SSD/SSDLite detectors: multibox loss, VOC07 mAP, on the embedded scenes (a VOC tree) or on VOC."""
 
-    def backbone_name(self, recipe: dict[str, Any]) -> str:
-        from .models import parse_detector_name
-
-        return parse_detector_name(recipe["model"]["name"])[1]
+    schema, primary, default_recipes = DetectionRecipe, "voc07_map", ("scenes_ssdlite", "voc_ssdlite")
+    split_model_name = staticmethod(parse_detector_name)
+    write_scenes, layout = staticmethod(write_voc_scenes), "a directory holding VOCdevkit"
 
     def build_model(self, recipe: dict[str, Any], num_classes: int) -> nn.Module:
         from .models import create_detector
@@ -54,12 +50,6 @@ class DetectionTask:
         m = recipe["model"]
         return create_detector(m["name"], num_classes, recipe["data"]["image_size"], m["backbone_weights"],
                                m["score_thresh"], m["detections_per_img"], m["nms_thresh"])
-
-    def data_root(self, recipe: dict[str, Any]) -> Path:
-        from ..data.scenes import write_voc_scenes
-        from ..train.tasks import scenes_or_root
-
-        return scenes_or_root(recipe, write_voc_scenes, "a directory holding VOCdevkit")
 
     def build_data(self, recipe: dict[str, Any], split: str, run_dir: Path | None) -> Dataset:
         from ..data.voc import TEST_SETS, TRAIN_SETS, VOCDetectionData, detection_transform

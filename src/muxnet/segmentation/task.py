@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from ..data.scenes import write_ade20k_scenes
 from ..train.recipes import DenseModelSection, DenseRecipe, one_of, section, setting, text
+from ..train.tasks import SceneTask
+from .models import parse_segmenter_name
 
 
 @dataclass(frozen=True)
@@ -24,37 +27,25 @@ class SegmentationModelSection(DenseModelSection):
 
 
 @dataclass(frozen=True)
-class SegmentationRecipe(DenseRecipe):
+class SegmentationRecipe(DenseRecipe, kind="segment", datasets=("scenes", "ade20k")):
     """The schema of ``muxnet segment`` recipes (``scenes_c1``, ``ade20k_c1``, ``ade20k_ppm``)."""
 
-    kind: ClassVar[str] = "segment"
-    datasets: ClassVar[tuple[str, ...]] = ("scenes", "ade20k")
-
-    task: str = setting(kind, text(nonempty=True))
     model: SegmentationModelSection = section(SegmentationModelSection)
 
 
-class SegmentationTask:
-    kind, primary = SegmentationRecipe.kind, "miou"
-    datasets, default_recipes = SegmentationRecipe.datasets, ("scenes_c1", "ade20k_ppm")
-    schema = SegmentationRecipe
+class SegmentationTask(SceneTask):
+    """C1/PPM segmenters trained with pixel-wise cross-entropy and selected on mean IoU, on the embedded scenes
+    written in the ADE20K layout or on ADE20K itself."""
 
-    def backbone_name(self, recipe: dict[str, Any]) -> str:
-        from .models import parse_segmenter_name
-
-        return parse_segmenter_name(recipe["model"]["name"])[1]
+    schema, primary, default_recipes = SegmentationRecipe, "miou", ("scenes_c1", "ade20k_ppm")
+    split_model_name = staticmethod(parse_segmenter_name)
+    write_scenes, layout = staticmethod(write_ade20k_scenes), "the ADEChallengeData2016 directory"
 
     def build_model(self, recipe: dict[str, Any], num_classes: int) -> nn.Module:
         from .models import create_segmenter
 
         m = recipe["model"]
         return create_segmenter(m["name"], num_classes, m["output_stride"], m["backbone_weights"])
-
-    def data_root(self, recipe: dict[str, Any]) -> Path:
-        from ..data.scenes import write_ade20k_scenes
-        from ..train.tasks import scenes_or_root
-
-        return scenes_or_root(recipe, write_ade20k_scenes, "the ADEChallengeData2016 directory")
 
     def build_data(self, recipe: dict[str, Any], split: str, run_dir: Path | None) -> Dataset:
         from ..data.ade20k import ADE20KSegmentationData, segmentation_transform

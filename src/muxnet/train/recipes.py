@@ -427,14 +427,17 @@ class DenseDataSection(RecipeSection):
 
 @dataclass(frozen=True)
 class DenseRecipe(RecipeSection):
-    """The schema shared by the dense tasks. A task's schema subclasses it: its ``kind`` (the recipe's ``task``),
-    its ``datasets`` (values of ``data.dataset``) and its model section."""
+    """The schema shared by the dense tasks. A task's schema subclasses it, naming its ``kind`` (the recipe's
+    ``task``) and ``datasets`` (values of ``data.dataset``) as class keywords, and adds its model section::
+
+        class DetectionRecipe(DenseRecipe, kind="detect", datasets=("scenes", "voc")): ...
+    """
 
     kind: ClassVar[str | None] = None
     datasets: ClassVar[tuple[str, ...]] = ()
 
     recipe: str = setting("custom", text(nonempty=True))
-    task: str | None = setting(None, optional(text(nonempty=True)))
+    task: str | None = setting(None, optional(text(nonempty=True), "the schema's kind"))
     model: DenseModelSection = section(DenseModelSection)
     data: DenseDataSection = section(DenseDataSection)
     optimizer: OptimizerSection = section(OptimizerSection)
@@ -442,7 +445,13 @@ class DenseRecipe(RecipeSection):
     training: TrainingSection = section(TrainingSection)
     output: OutputSection = section(OutputSection)
 
+    def __init_subclass__(cls, kind: str | None = None, datasets: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.kind, cls.datasets = kind, tuple(datasets)
+
     def __post_init__(self) -> None:
+        if self.task is None:  # a recipe file need not repeat the task its schema is for
+            object.__setattr__(self, "task", self.kind)
         super().__post_init__()
         if self.task != self.kind:
             raise self.error("task", f"not a '{self.kind}' recipe", self.task)

@@ -88,6 +88,36 @@ def scenes_or_root(recipe: dict[str, Any], write_scenes: Callable[..., Path], la
     return Path(data["root"])
 
 
+class SceneTask:
+    """The part of a :class:`Task` that detection and segmentation share: the recipe's ``task`` and
+    ``data.dataset`` values are the schema's, a model is named ``<head>_<backbone>``, and the data is the embedded
+    scenes or a directory of the task's standard layout. A subclass states what is its own: ``schema``,
+    ``primary``, ``default_recipes``, how its model names split (``split_model_name``: name -> (head, backbone)),
+    the writer of its scenes (``write_scenes``, as :func:`scenes_or_root` calls it) and what a directory of its
+    standard layout holds (``layout``)."""
+
+    schema: type[DenseRecipe]
+    primary: str
+    default_recipes: tuple[str, str]
+    split_model_name: Callable[[str], tuple[str, str]]
+    write_scenes: Callable[..., Path]
+    layout: str
+
+    @property
+    def kind(self) -> str:
+        return self.schema.kind
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return self.schema.datasets
+
+    def backbone_name(self, recipe: dict[str, Any]) -> str:
+        return self.split_model_name(recipe["model"]["name"])[1]
+
+    def data_root(self, recipe: dict[str, Any]) -> Path:
+        return scenes_or_root(recipe, self.write_scenes, self.layout)
+
+
 def backbone_weights(task: Task, recipe: dict[str, Any], run_dir: Path, log: Callable[[str], None]
                      ) -> str | None:
     """The checkpoint the backbone starts from: the recipe's ``model.backbone_weights``, where ``"digits"`` is a
@@ -243,6 +273,6 @@ def predict_images(task: Task, run_dir: str | Path, images: Iterable[str | Path]
     return written
 
 
-__all__ = ["DIGITS_BACKBONE", "TASK_DEFAULTS", "DenseTrainingTask", "Task", "backbone_weights", "data_overrides",
-           "evaluate_run", "load_run", "load_task_recipe", "predict_images", "prediction_inputs", "scenes_or_root",
-           "task_recipe", "train_task", "validate_task_recipe"]
+__all__ = ["DIGITS_BACKBONE", "TASK_DEFAULTS", "DenseTrainingTask", "SceneTask", "Task", "backbone_weights",
+           "data_overrides", "evaluate_run", "load_run", "load_task_recipe", "predict_images", "prediction_inputs",
+           "scenes_or_root", "task_recipe", "train_task", "validate_task_recipe"]
