@@ -17,6 +17,7 @@ class Dist:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    owns_group: bool = False  # this run started the process group, so it ends it (a nested run does not)
 
     @property
     def main(self) -> bool:
@@ -34,12 +35,23 @@ def setup_distributed(device_name: str | None) -> tuple[Dist, torch.device]:
         return Dist(), resolve_device(device_name)
     die_with_parent()
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
+    owns_group = not dist.is_initialized()
+    if owns_group:
         dist.init_process_group("nccl" if use_cuda else "gloo")
     device = torch.device(f"cuda:{local_rank}") if use_cuda else torch.device("cpu")
     if use_cuda:
         torch.cuda.set_device(device)
-    return Dist(rank, world, local_rank), device
+    return Dist(rank, world, local_rank, owns_group), device
+
+
+def teardown_distributed(d: Dist) -> None:
+    """End the process group this run started.
+
+    A rank that exits with its gloo group still alive leaves the group's threads to the interpreter's shutdown,
+    which can abort the process ("terminate called without an active exception") after the run has finished.
+    """
+    if d.owns_group and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def mean_across(total: float, count: int, d: Dist) -> float:
@@ -73,4 +85,5 @@ def barrier(d: Dist) -> None:
         dist.barrier()
 
 
-__all__ = ["Dist", "barrier", "broadcast_from_main", "gather", "mean_across", "setup_distributed"]
+__all__ = ["Dist", "barrier", "broadcast_from_main", "gather", "mean_across", "setup_distributed",
+           "teardown_distributed"]

@@ -39,7 +39,15 @@ from .checkpoint import (
     save_evaluated_weights,
     save_training_checkpoint,
 )
-from .distributed import Dist, barrier, broadcast_from_main, gather, mean_across, setup_distributed
+from .distributed import (
+    Dist,
+    barrier,
+    broadcast_from_main,
+    gather,
+    mean_across,
+    setup_distributed,
+    teardown_distributed,
+)
 from .epoch import TrainStep, train_one_epoch
 from .optim import build_optimizer, build_scheduler
 from .report import (
@@ -263,7 +271,9 @@ def run_training(task: TrainingTask, resume: bool = False, log: Callable[[str], 
         atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2))
         board.close()
     barrier(d)
-    return broadcast_from_main(summary, d)
+    summary = broadcast_from_main(summary, d)
+    teardown_distributed(d)
+    return summary
 
 
 def best_record(info: RunInfo) -> dict[str, Any] | None:
