@@ -15,7 +15,7 @@ from muxnet.runtime.arguments import settle_resume
 # every subcommand (detect and segment per action) and whether it reads a data directory
 SUBCOMMANDS = [
     (["profile"], False), (["train"], True), (["eval"], True), (["export"], False), (["benchmark"], False),
-    (["robustness"], True), (["cam"], False), (["search"], True),
+    (["robustness"], True), (["cam"], True), (["search"], True),
     (["detect", "train"], True), (["detect", "eval"], True), (["detect", "predict"], False),
     (["segment", "train"], True), (["segment", "eval"], True), (["segment", "predict"], False),
 ]
@@ -36,6 +36,7 @@ def test_every_subcommand_shows_the_one_vocabulary(command, reads_data, capsys):
     (["search", "--dataset", "."], "data", "--data"),
     (["robustness", "--out", "X"], "output", "--output"),
     (["cam", "--out", "X"], "output", "--output"),
+    (["cam", "--chestxray", "."], "data", "--data"),
     (["benchmark", "--chart", "X"], "output", "--output"),
 ])
 def test_old_spellings_still_work_and_say_once_what_replaces_them(argv, dest, new, capsys):
@@ -100,7 +101,8 @@ def test_search_resume_continues_with_the_recorded_configuration(tmp_path, capsy
     assert main(start) == 0
     capsys.readouterr()
     assert main(start) == 2  # an output directory that holds a search is not started again
-    assert "already holds a search; pass --resume to continue it" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "already holds a search" in err and "pass --resume to continue it" in err
     # like `muxnet train --resume`, the run's own configuration: no flag needs repeating
     assert main(["search", "--resume", str(run), "--executor", "inprocess"]) == 0
     assert f"resuming {run}: 4 evaluations archived" in capsys.readouterr().out

@@ -334,7 +334,7 @@ def cmd_cam(args: argparse.Namespace) -> int:
     from .cam import CamConfig, format_hits, run_cam
 
     config = CamConfig(model=args.model, checkpoint=args.checkpoint, images=args.images, output=args.output,
-                       method=args.method, classes=args.classes, chestxray=args.chestxray, boxes=args.boxes,
+                       method=args.method, classes=args.classes, chestxray=args.data, boxes=args.boxes,
                        threshold=args.threshold, max_images=args.max_images, device=args.device)
     summary = run_cam(config)
     print(format_hits(summary))
@@ -463,9 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=existing_file, help="weights for --model")
     p.add_argument("--images", nargs="*", default=[], type=existing_file,
                    help="image files (default: digits test images)")
-    p.add_argument("--chestxray", metavar="DIR", type=existing_dir,
-                   help="ChestX-Ray14 root: the images listed in BBox_List_2017.csv, with their boxes")
-    p.add_argument("--boxes", type=existing_file, help="BBox_List_2017.csv (default: in --chestxray)")
+    data = p.add_argument("--data", metavar="DIR", type=existing_dir,
+                          help="ChestX-Ray14 root: the images listed in BBox_List_2017.csv, with their boxes")
+    add_alias(p, "--chestxray", data)
+    p.add_argument("--boxes", type=existing_file, help="BBox_List_2017.csv (default: in --data)")
     p.add_argument("--method", choices=("cam", "gradcam", "both"), default="both")
     p.add_argument("--classes", type=_list_of(int), default=None,
                    help="class index per image (default: the predicted class, or the boxed finding)")

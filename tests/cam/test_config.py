@@ -24,8 +24,8 @@ def test_unreadable_images_and_a_missing_box_list_fail_before_the_default_model(
     xray = tmp_path / "xray"
     xray.mkdir()
     cases = [(["--images", str(bad)], "cannot read image"),
-             (["--chestxray", str(xray)], "no box list at"),
-             (["--boxes", str(bad)], "give --chestxray too")]
+             (["--data", str(xray)], "no box list at"),
+             (["--boxes", str(bad)], "give --data too")]
     for flags, message in cases:
         assert main(["cam", *flags, "--output", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err.strip().splitlines()

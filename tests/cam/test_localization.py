@@ -25,7 +25,7 @@ def test_chestxray_boxes_end_to_end_and_nothing_overwritten(tmp_path, tiny_check
     spec, weights = tiny_checkpoint(14)
     root = _chestxray(tmp_path)
     out = tmp_path / "cam"
-    args = ["cam", "--model", str(spec), "--checkpoint", str(weights), "--chestxray", str(root), "--output", str(out)]
+    args = ["cam", "--model", str(spec), "--checkpoint", str(weights), "--data", str(root), "--output", str(out)]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["hits"]["cam"]) == {"Mass", "Infiltration", "all"}

@@ -171,7 +171,7 @@ def digits_input(target: Target, count: int, seed: int = 0) -> CamImages:
     """``count`` digits test images at the digits model's input, the true class and the box around each digit's
     ink; hits are reported per digit class."""
     if not target.trained_on_digits:
-        raise ValueError(f"{target.name} is not a digits run: pass image files or --chestxray")
+        raise ValueError(f"{target.name} is not a digits run: pass image files or --data (ChestX-Ray14)")
     digit_size = int(target.recipe["data"]["image_size"])
     pixels, truth, boxes, (m, s) = digit_scenes(digit_size, count, seed)
     return CamImages(pixels, [f"digit {i}" for i in range(len(pixels))], [m] * 3, [s] * 3,

@@ -85,9 +85,9 @@ class CamConfig:
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.images and self.chestxray:
-            raise ValueError("give either image files or --chestxray, not both")
+            raise ValueError("give either image files or --data (ChestX-Ray14), not both")
         if self.boxes is not None and self.chestxray is None:
-            raise ValueError("--boxes is the box list of --chestxray: give --chestxray too")
+            raise ValueError("--boxes is the box list of --data (ChestX-Ray14): give --data too")
         if self.max_images is not None and (not isinstance(self.max_images, int) or self.max_images < 1):
             raise ValueError(f"max_images: must be an integer >= 1, got {self.max_images!r}")
         if self.classes and min(self.classes) < 0:
@@ -114,7 +114,7 @@ def check_inputs(config: CamConfig) -> CheckedInputs:
     refuse_existing_run(config.output, OUTPUTS, "a cam run")
     device = resolve_device(config.device)
     check_target(config.model, config.checkpoint, digits_data=not config.images and config.chestxray is None,
-                 other_data="image files or --chestxray")
+                 other_data="image files or --data (ChestX-Ray14)")
     check_images(config.images[:config.max_images])
     boxed = scan_chestxray(config.chestxray, config.boxes, config.max_images) if config.chestxray else None
     return CheckedInputs(device, boxed)
