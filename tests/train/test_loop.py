@@ -112,9 +112,11 @@ def test_proxy_training_returns_held_out_error():
     torch.manual_seed(0)
     model = muxnet.build_model(TINY_SPEC.replace(num_classes=10))
     train_set = Subset(digits.train, range(800))
-    error = train_and_evaluate(model, train_set, digits.val, epochs=3, seed=0, overrides=("optimizer.lr=0.1",))
-    assert 0.0 <= error < 0.7  # chance is 0.9
+    error = train_and_evaluate(model, train_set, digits.val, epochs=5, seed=0, overrides=("optimizer.lr=0.1",))
+    # chance is 0.9; seeds 0-5 gave 0.44-0.64 after 5 epochs (after 3 they spread to 0.76, too near a bound that
+    # another CPU's rounding could cross)
+    assert 0.0 <= error < 0.75
     torch.manual_seed(0)
     again = train_and_evaluate(muxnet.build_model(TINY_SPEC.replace(num_classes=10)), train_set, digits.val,
-                               epochs=3, seed=0, overrides=("optimizer.lr=0.1",))
+                               epochs=5, seed=0, overrides=("optimizer.lr=0.1",))
     assert again == error
