@@ -43,3 +43,34 @@ def test_missed_objects_lower_the_map():
     gts = [{"boxes": torch.tensor([[0.0, 0, 10, 10], [20, 20, 40, 40]]), "labels": torch.tensor([1, 1])}]
     dets = [{"boxes": torch.tensor([[0.0, 0, 10, 10]]), "scores": torch.tensor([0.9]), "labels": torch.tensor([1])}]
     assert voc07_map(dets, gts, 1)["map"] == pytest.approx(6 / 11)
+
+
+def test_coco_map_ignores_a_difficult_object_as_voc_does():
+    """One object A and one difficult object B of the same class, far apart. Ranked detections: a small box inside
+    B (0.95; IoU 0.16 with B: a false positive, where COCO's crowd overlap, intersection over the detection's
+    area, would call it a match and drop it), A itself (0.9, a true positive at every IoU threshold), B itself twice
+    (0.8, 0.7; matched to the difficult object: ignored, neither true nor false positive). Precision is 1/2 at
+    recall 1 and never higher at any recall, so AP = 1/2 in VOC's 11 points and COCO's 101, at every threshold."""
+    a, b = [0.0, 0, 20, 20], [100.0, 100, 200, 200]
+    gts = [{"boxes": torch.tensor([a, b]), "labels": torch.tensor([1, 1]), "difficult": torch.tensor([False, True])}]
+    dets = [{"boxes": torch.tensor([[100.0, 100, 140, 140], a, b, b]), "scores": torch.tensor([0.95, 0.9, 0.8, 0.7]),
+             "labels": torch.tensor([1, 1, 1, 1])}]
+    metrics = DetectionMetrics(1, ["a"])
+    metrics.update(dets, gts)
+    out = metrics.compute()
+    assert out["voc07_map"] == pytest.approx(50.0)
+    assert out["coco_map_50"] == pytest.approx(50.0)
+    assert out["coco_map"] == pytest.approx(50.0)
+
+
+def test_coco_map_without_the_difficult_detections_is_perfect():
+    """The same scene without the small false positive: the detections of the difficult object cost nothing."""
+    a, b = [0.0, 0, 20, 20], [100.0, 100, 200, 200]
+    gts = [{"boxes": torch.tensor([a, b]), "labels": torch.tensor([1, 1]), "difficult": torch.tensor([False, True])}]
+    dets = [{"boxes": torch.tensor([b, a, b]), "scores": torch.tensor([0.95, 0.9, 0.7]),
+             "labels": torch.tensor([1, 1, 1])}]
+    metrics = DetectionMetrics(1, ["a"])
+    metrics.update(dets, gts)
+    out = metrics.compute()
+    assert out["voc07_map"] == pytest.approx(100.0)
+    assert out["coco_map"] == pytest.approx(100.0)

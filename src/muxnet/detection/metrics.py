@@ -92,7 +92,7 @@ def voc07_map(detections: Sequence[dict[str, Any]], ground_truths: Sequence[dict
 class DetectionMetrics:
     """Accumulates a test set's detections; ``compute()`` gives VOC07 mAP@0.5 (``voc07_map``, in %), and
     COCO-style ``coco_map`` (mAP@[.5:.95]) and ``coco_map_50`` from torchmetrics' ``MeanAveragePrecision``
-    (pycocotools backend; difficult objects are passed as COCO "crowd" regions, which COCO likewise ignores)."""
+    (pycocotools; difficult objects ignored as VOC ignores them, see :func:`coco_map`)."""
 
     def __init__(self, num_classes: int, class_names: Sequence[str] = ()):
         self.num_classes = num_classes
@@ -118,16 +118,63 @@ class DetectionMetrics:
 
 def coco_map(detections: Sequence[dict[str, torch.Tensor]], ground_truths: Sequence[dict[str, torch.Tensor]]
              ) -> dict[str, float]:
-    from torchmetrics.detection import MeanAveragePrecision
+    """COCO's mAP@[.5:.95] and mAP@.5 (pycocotools' ``COCOeval``, 100 detections per image, all areas), in %.
 
-    # the detections given are the whole evaluation: never gathered from other processes (under torchrun the main
-    # process evaluates alone, and a gather would wait for ranks that are not evaluating)
-    metric = MeanAveragePrecision(iou_type="bbox", backend="pycocotools", sync_on_compute=False)
-    metric.warn_on_many_detections = False  # COCO keeps the 100 best per image, as its protocol says
-    targets = [{"boxes": g["boxes"], "labels": g["labels"], "iscrowd": g["difficult"].long()} for g in ground_truths]
-    metric.update(list(detections), targets)
-    out = metric.compute()
-    return {"coco_map": 100 * float(out["map"]), "coco_map_50": 100 * float(out["map_50"])}
+    A difficult object is ignored the way VOC ignores it: a detection matched to it (plain IoU) is neither a true
+    nor a false positive, however many detections it draws, and it is no positive to recall. COCO's own ``iscrowd``
+    would do that with a different overlap (intersection over the detection's area), so a small detection inside a
+    difficult box would vanish instead of counting as a false positive; here ``iscrowd`` only carries the ignore
+    flag and the overlap stays IoU. ``nan`` when the set holds no object that is not difficult."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+
+    def xywh(boxes: torch.Tensor) -> list[list[float]]:
+        b = torch.as_tensor(boxes, dtype=torch.float64).reshape(-1, 4)
+        return torch.cat([b[:, :2], b[:, 2:] - b[:, :2]], dim=1).tolist()
+
+    annotations, results = [], []
+    for image, (det, gt) in enumerate(zip(detections, ground_truths)):
+        difficult = gt.get("difficult", torch.zeros(len(gt["labels"]), dtype=torch.bool))
+        for box, label, hard in zip(xywh(gt["boxes"]), gt["labels"].tolist(), difficult.tolist()):
+            annotations.append({"id": len(annotations) + 1, "image_id": image, "category_id": int(label),
+                                "bbox": box, "area": box[2] * box[3], "iscrowd": int(hard)})
+        for box, label, score in zip(xywh(det["boxes"]), det["labels"].tolist(), det["scores"].tolist()):
+            results.append({"image_id": image, "category_id": int(label), "bbox": box, "score": float(score)})
+    if not any(a["iscrowd"] == 0 for a in annotations):
+        return {"coco_map": float("nan"), "coco_map_50": float("nan")}
+    if not results:
+        return {"coco_map": 0.0, "coco_map_50": 0.0}
+    labels = sorted({a["category_id"] for a in annotations} | {r["category_id"] for r in results})
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools reports each step on stdout
+        truth = COCO()
+        truth.dataset = {"images": [{"id": i} for i in range(len(ground_truths))], "annotations": annotations,
+                         "categories": [{"id": c} for c in labels]}
+        truth.createIndex()
+        evaluation = _ignore_difficult_class()(truth, truth.loadRes(results), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    stats = evaluation.stats
+    return {"coco_map": 100 * max(0.0, float(stats[0])), "coco_map_50": 100 * max(0.0, float(stats[1]))}
+
+
+def _ignore_difficult_class():
+    from pycocotools import mask
+    from pycocotools.cocoeval import COCOeval
+
+    class IgnoreDifficult(COCOeval):
+        """``COCOeval`` whose overlap is plain IoU for every ground truth, the ignored (difficult) ones included."""
+
+        def computeIoU(self, image, category):  # noqa: N802  (pycocotools' name)
+            truth, found = self._gts[image, category], self._dts[image, category]
+            if not truth or not found:
+                return []
+            order = np.argsort([-d["score"] for d in found], kind="mergesort")[: self.params.maxDets[-1]]
+            return mask.iou([found[i]["bbox"] for i in order], [g["bbox"] for g in truth], [0] * len(truth))
+
+    return IgnoreDifficult
 
 
 __all__ = ["DetectionMetrics", "coco_map", "voc07_ap", "voc07_map"]

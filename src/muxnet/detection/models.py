@@ -5,7 +5,10 @@ heads: the first prediction layer sits on the backbone's stride-16 feature (the 
 downsamples to stride 32), the second on its stride-32 feature after the final 1x1 conv (``conv_head``, the
 classifier's feature layer), and four extra layers halve the
 resolution down to 1x1 (at 300x300: 19, 10, 5, 3, 2, 1). The extra layers are depthwise-separable for SSDLite
-(1x1 -> depthwise 3x3 stride 2 -> 1x1, ReLU6) and standard convolutions for SSD (1x1 -> 3x3 stride 2, ReLU).
+(1x1 -> depthwise 3x3 stride 2 -> 1x1, ReLU6) and standard convolutions for SSD (1x1 -> 3x3 stride 2, ReLU). Their
+widths are each framework's reference: 512, 256, 256, 128 for SSDLite (torchvision's ``ssdlite320`` and the
+TensorFlow Object Detection API's SSDLite), 512, 256, 256, 256 for SSD (SSD300's conv8_2..conv11_2 and
+MobileNet-SSD, as torchvision's ``ssd300_vgg16``).
 The prediction heads, default boxes (6 per location: ratios 1, 2, 3 and their inverses, plus the geometric-mean
 scale; scales 0.2-0.95), matching, box coding, hard-negative mining, losses and the post-processing are
 torchvision's ``SSD``, ``SSDLiteHead``/``SSDHead`` and ``DefaultBoxGenerator``.
@@ -24,7 +27,7 @@ import torch
 from torch import nn
 
 FRAMEWORKS = ("ssdlite", "ssd")
-EXTRA_CHANNELS = (512, 256, 256, 128)
+EXTRA_CHANNELS = {"ssdlite": (512, 256, 256, 128), "ssd": (512, 256, 256, 256)}
 
 
 def parse_detector_name(name: str) -> tuple[str, str]:
@@ -102,7 +105,7 @@ class SSDBackbone(nn.Module):
         norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.03)
         channels = [first_channels, net.num_features]
         extras = []
-        for cout in EXTRA_CHANNELS:
+        for cout in EXTRA_CHANNELS["ssdlite" if separable else "ssd"]:
             extras.append(_extra_layer(channels[-1], cout, separable, norm))
             channels.append(cout)
         self.extras = nn.ModuleList(extras)
