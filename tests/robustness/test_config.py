@@ -96,6 +96,7 @@ def test_the_embedded_digits_source_end_to_end(tmp_path, monkeypatch):
                              max_images=6, batch_size=4, device="cpu", log=lambda line: None)
     assert list(summary["models"]) == ["tiny_mux", "linear reference"]
     assert summary["reference"]["name"] == "linear reference" and summary["missing"] == []
+    assert summary["reference"]["missing"] == {}  # severities 1, 3 only: no CE, and nothing the reference lacks
     errors = summary["models"]["tiny_mux"]["errors"]
     assert set(errors) == {"fog", "contrast"} and errors["fog"]["3"]["count"] == 6
     assert summary["models"]["linear reference"]["clean"]["count"] == 6

@@ -70,3 +70,30 @@ def test_reference_files_are_validated(tmp_path):
         load_reference(bad)
     with pytest.raises(ValueError, match="cannot read reference"):
         load_reference(tmp_path / "missing.json")
+
+
+def test_a_reference_without_top5_says_why_and_how_to_supply_it():
+    """AlexNet's top-5 errors on ImageNet-C are not published: the summary says so instead of leaving bare nulls,
+    and names the file that supplies them; a reference with every table leaves nothing to explain."""
+    from muxnet.robustness.metrics import reference_gaps
+
+    gaps = reference_gaps(alexnet_reference(), ["fog", "contrast", "saturate"])
+    assert set(gaps) == {"top5", "held_out"}
+    assert "not published" in gaps["top5"] and "--reference" in gaps["top5"] and "3 of the run's 3" in gaps["top5"]
+    assert "saturate" in gaps["held_out"] and "fog" not in gaps["held_out"]
+    full = ReferenceErrors("ref", "", {c: (50, 60, 70, 80, 90) for c in BENCHMARK_CORRUPTIONS},
+                           {c: (20, 30, 40, 50, 60) for c in BENCHMARK_CORRUPTIONS}, {"top1": 40.0, "top5": 15.0})
+    assert reference_gaps(full, BENCHMARK_CORRUPTIONS) == {}
+    assert reference_gaps(alexnet_reference(), []) == {}  # nothing measured at all five severities
+    no_clean = ReferenceErrors("ref", "", full.top1, full.top5, {"top1": 40.0})
+    assert "clean top-5 error" in reference_gaps(no_clean, ["fog"])["top5"]
+
+
+def test_the_table_prints_the_reference_gaps():
+    from muxnet.robustness import format_table
+
+    summary = {"corruptions": ["fog"], "reference": {"name": "AlexNet", "missing": {"top5": "why and how"}},
+               "models": {"m": {"clean": None, "metrics": {
+                   "per_corruption": {"fog": {"top1_error": 30.0, "ce": 40.0}}, "mce": None, "relative_mce": None,
+                   "mce_extra": None, "mce_top5": None, "mean_top5_ratio": None}}}}
+    assert format_table(summary).endswith("n/a (top5): why and how")

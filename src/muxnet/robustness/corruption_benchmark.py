@@ -37,7 +37,7 @@ from ..data.imagenet_c import ImageNetCTree, scan_imagenet_c
 from ..runtime import atomic_write, optional_path, refuse_existing_run, resolve_device
 from .corruptions import BENCHMARK_CORRUPTIONS, CORRUPTIONS, SEVERITIES, check_corruption
 from .evaluation_sets import EvaluationSets, digits_sets, image_folder_sets, imagenet_c_sets
-from .metrics import ReferenceErrors, load_reference, summarize
+from .metrics import ReferenceErrors, load_reference, reference_gaps, summarize
 from .pixel_datasets import CorruptedImages
 
 OUTPUTS = ("summary.json", "heatmap.png", "bars.png", "examples.png")
@@ -251,7 +251,10 @@ def _write_outputs(config: RobustnessConfig, name: str, checkpoint: str | None, 
     summary = {
         "model": name, "checkpoint": checkpoint, "evaluated_on": source.described, "seed": config.seed,
         "corruptions": list(config.corruptions), "severities": list(config.severities), "missing": source.missing,
-        "reference": {"name": reference.name, "source": reference.source},
+        "reference": {"name": reference.name, "source": reference.source,
+                      "missing": reference_gaps(reference, [c for c, row in
+                                                            results[name]["metrics"]["per_corruption"].items()
+                                                            if row["complete"]])},
         "models": {n: _jsonable(r) for n, r in results.items()},
         "wall_time_s": None,
     }
@@ -359,6 +362,10 @@ def format_table(summary: Mapping[str, Any]) -> str:
     if clean:
         lines.append("")
         lines.append("clean top-1 error: " + ", ".join(clean))
+    gaps = summary.get("reference", {}).get("missing", {})
+    if gaps:
+        lines.append("")
+        lines += [f"n/a ({topic}): {why}" for topic, why in gaps.items()]
     return "\n".join(lines)
 
 

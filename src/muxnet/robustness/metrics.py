@@ -79,6 +79,31 @@ def load_reference(path: str | Path | None = None) -> ReferenceErrors:
     return ReferenceErrors.from_dict(data, str(path))
 
 
+def reference_gaps(reference: ReferenceErrors, corruptions: Sequence[str]) -> dict[str, str]:
+    """Why the reference leaves metrics of ``corruptions`` null, and how to supply what is missing, by topic
+    (``top5``, ``held_out``); empty when it covers them all. A summary carries these instead of bare nulls.
+    ``corruptions``: those measured at all five severities (the others get no CE whatever the reference)."""
+    if not corruptions:
+        return {}
+    layout = (f"--reference FILE, a JSON file laid out as the shipped {ALEXNET_FILE} (per corruption, five "
+              "errors in percent for severities 1-5)")
+    gaps = {}
+    no_top5 = [c for c in corruptions if c not in reference.top5]
+    if no_top5 or "top5" not in reference.clean:
+        lacking = (f"top-5 errors for {len(no_top5)} of the run's {len(corruptions)} corruptions" if no_top5
+                   else "clean top-5 error")
+        gaps["top5"] = (f"{reference.name} has no {lacking}, so the top-5 forms (ce_top5, relative_ce_top5, "
+                        "top5_ratio, mce_top5, mean_top5_ratio: the paper's Fig. 15b) are null where it lacks them; "
+                        "AlexNet's top-5 errors on ImageNet-C are not published. Supply them with "
+                        f"{layout}, with a 'top5' table and clean.top5")
+    no_top1 = [c for c in corruptions if c not in BENCHMARK_CORRUPTIONS and c not in reference.top1]
+    if no_top1:
+        gaps["held_out"] = (f"{reference.name} has no errors for the held-out corruption(s) {', '.join(no_top1)}, "
+                            "so their CE and mce_extra / mce_all19 are null (AlexNet's are not published). Supply "
+                            f"them with {layout}, under 'top1'")
+    return gaps
+
+
 def corruption_error(errors: Sequence[float], reference: Sequence[float]) -> float | None:
     """CE in percent: the model's summed errors over the reference's (``None`` when the reference's sum is 0)."""
     denominator = sum(reference)
@@ -149,5 +174,5 @@ def summarize(errors: Mapping[str, Mapping[int, Mapping[str, float]]], clean: Ma
     }
 
 
-__all__ = ["ReferenceErrors", "alexnet_reference", "corruption_error", "load_reference",
+__all__ = ["ReferenceErrors", "alexnet_reference", "corruption_error", "load_reference", "reference_gaps",
            "relative_corruption_error", "summarize"]
