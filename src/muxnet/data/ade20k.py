@@ -100,16 +100,34 @@ class ADE20KSegmentationData(AnnotatedImages):
         return image, mask
 
 
+class EvaluationTransform:
+    """The image resized to ``image_size`` x ``image_size`` (the network's input), the mask left at its
+    annotation's size: the SceneParsing benchmark (CSAIL's ``eval.py``, mmsegmentation) scores every image at its
+    original size, with the prediction upsampled to it, so a resized mask would score other pixels."""
+
+    def __init__(self, image_size: int):
+        self.image_size = image_size
+
+    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from torchvision.transforms.v2 import functional as TF
+
+        image = TF.resize(image, [self.image_size, self.image_size], antialias=True)
+        return TF.to_dtype(image, torch.float32, scale=True), mask
+
+
 def segmentation_transform(image_size: int, train: bool, augment: Sequence[str] = ()):
-    """Eval: resize to ``image_size`` (the mask too, nearest). Train adds, as ``augment`` lists them,
+    """Eval: :class:`EvaluationTransform` (the image resized to ``image_size``, the mask kept at its original
+    size). Train resizes the pair to ``image_size`` (the mask nearest), or, as ``augment`` lists them, applies
     ``scale`` (random resize to 0.5-2x then a random ``image_size`` crop, padded with ignored pixels) and
-    ``flip``; without ``scale`` the pair is resized to ``image_size``."""
+    ``flip``."""
     from torchvision import tv_tensors
     from torchvision.transforms import v2
 
     unknown = [a for a in augment if a not in ("scale", "flip")]
     if unknown:
         raise ValueError(f"data.augment: unknown step(s) {unknown}; choose from ['flip', 'scale']")
+    if not train:
+        return EvaluationTransform(image_size)
     if train and "scale" in augment:
         ops = [v2.RandomResize(image_size // 2, image_size * 2),
                v2.RandomCrop(image_size, pad_if_needed=True, fill={tv_tensors.Mask: IGNORE_INDEX, "others": 0})]
@@ -121,4 +139,5 @@ def segmentation_transform(image_size: int, train: bool, augment: Sequence[str] 
     return v2.Compose(ops)
 
 
-__all__ = ["IGNORE_INDEX", "NUM_CLASSES", "ADE20KSegmentationData", "ade20k_class_names", "segmentation_transform"]
+__all__ = ["IGNORE_INDEX", "NUM_CLASSES", "ADE20KSegmentationData", "EvaluationTransform", "ade20k_class_names",
+           "segmentation_transform"]

@@ -72,17 +72,30 @@ class SegmentationTask(SceneTask):
     @torch.no_grad()
     def evaluate(self, model: nn.Module, dataset: Dataset, recipe: dict[str, Any],
                  device: torch.device) -> dict[str, Any]:
+        """Mean IoU and pixel accuracy as the SceneParsing benchmark computes them (CSAIL's ``eval.py``): each
+        image's class scores upsampled (bilinear) to its annotation's original size, the argmax scored there, and
+        intersections and unions summed over the whole set before dividing."""
         from ..data.ade20k import IGNORE_INDEX
         from .metrics import ConfusionMatrix
 
         model.eval()
         matrix = ConfusionMatrix(dataset.num_classes, IGNORE_INDEX, dataset.class_names)
         loader = DataLoader(dataset, batch_size=recipe["data"]["eval_batch_size"] or recipe["data"]["batch_size"],
-                            num_workers=recipe["data"]["workers"], collate_fn=self.collate)
+                            num_workers=recipe["data"]["workers"], collate_fn=collate_for_scoring)
         for images, masks in loader:
-            matrix.update(model(images.to(device)).argmax(1).cpu(), masks)
+            logits = model(images.to(device))
+            for scores, mask in zip(logits, masks):
+                full = F.interpolate(scores[None], size=mask.shape[-2:], mode="bilinear", align_corners=False)
+                matrix.update(full[0].argmax(0).cpu(), mask)
         model.train()
         return {**matrix.compute(), "count": len(dataset)}
+
+
+def collate_for_scoring(batch: list) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Evaluation batches: the images (all resized to the network's input) stacked, the masks a list, each at its
+    annotation's own size."""
+    images, masks = zip(*batch)
+    return torch.stack([im.as_subclass(torch.Tensor) for im in images]), [m.as_subclass(torch.Tensor) for m in masks]
 
 
 def palette(num_classes: int) -> torch.Tensor:
@@ -113,4 +126,5 @@ def predict(run_dir: str | Path, images=(), output: str | Path = "masks", checkp
     return predict_images(SegmentationTask(), run_dir, images, output, checkpoint, "_mask", draw)
 
 
-__all__ = ["SegmentationModelSection", "SegmentationRecipe", "SegmentationTask", "colour_mask", "palette", "predict"]
+__all__ = ["SegmentationModelSection", "SegmentationRecipe", "SegmentationTask", "collate_for_scoring", "colour_mask",
+           "palette", "predict"]
