@@ -335,7 +335,8 @@ def cmd_cam(args: argparse.Namespace) -> int:
 
     config = CamConfig(model=args.model, checkpoint=args.checkpoint, images=args.images, output=args.output,
                        method=args.method, classes=args.classes, chestxray=args.data, boxes=args.boxes,
-                       threshold=args.threshold, max_images=args.max_images, device=args.device)
+                       threshold=args.threshold, tolerance=args.tolerance, max_images=args.max_images,
+                       device=args.device)
     summary = run_cam(config)
     print(format_hits(summary))
     print(f"wrote {config.output}/summary.json and {len(summary['pictures'])} picture(s)")
@@ -471,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", type=_list_of(int), default=None,
                    help="class index per image (default: the predicted class, or the boxed finding)")
     p.add_argument("--threshold", type=float, default=0.5, help="CAM threshold (of its max) for the box metrics")
+    p.add_argument("--tolerance", type=int, default=15,
+                   help="pointing game: a hit within this many pixels of the boxes, at the original image size "
+                        "(default 15, as TorchRay's PointingGame; 0: inside only)")
     p.add_argument("--max-images", type=positive_int, help="at most this many images")
     output = p.add_argument("--output", default="runs/cam", metavar="DIR",
                             help="output directory (must not hold a run)")

@@ -40,11 +40,14 @@ def test_unreadable_images_and_a_missing_box_list_fail_before_the_default_model(
 
 def test_the_config_checks_values():
     assert CamConfig(method="cam").methods == ("cam",) and CamConfig().methods == ("cam", "gradcam")
+    assert CamConfig().tolerance == 15  # TorchRay's PointingGame default
     for settings, message in [({"method": "saliency"}, "method must be cam, gradcam or both"),
                               ({"threshold": 0.0}, r"threshold must be in \(0, 1\]"),
                               ({"images": ["a.png"], "chestxray": "x"}, "not both"),
                               ({"max_images": 0}, "max_images: must be an integer >= 1"),
-                              ({"classes": [-1]}, "class indices must be >= 0")]:
+                              ({"classes": [-1]}, "class indices must be >= 0"),
+                              ({"tolerance": -1}, "tolerance: must be an integer number of pixels >= 0"),
+                              ({"tolerance": 1.5}, "tolerance: must be an integer")]:
         with pytest.raises(ValueError, match=message):
             CamConfig(**settings)
 

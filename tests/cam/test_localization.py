@@ -16,6 +16,7 @@ def _chestxray(root):
     (root / "BBox_List_2017.csv").write_text(
         "Image Index,Finding Label,Bbox [x,y,w,h],,,\n"
         "00000001_000.png,Mass,8,8,16,16\n00000002_000.png,Infiltrate,30,20,20,30\n"
+        "00000001_000.png,Mass,40,40,8,8\n"  # a second Mass box: one image-class pair with the first
         "00000003_000.png,Nodule,1,1,4,4\n")  # not on disk: skipped
     return root
 
@@ -29,7 +30,10 @@ def test_chestxray_boxes_end_to_end_and_nothing_overwritten(tmp_path, tiny_check
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["hits"]["cam"]) == {"Mass", "Infiltration", "all"}
-    assert summary["hits"]["gradcam"]["all"]["count"] == 2
+    assert summary["hits"]["gradcam"]["all"]["count"] == 2 and summary["pointing_tolerance"] == 15
+    # the original images are 64x64, so the two Mass boxes cover (16*16 + 8*8) / 64**2 of the image, dilated by 15
+    assert summary["hits"]["cam"]["Mass"]["chance_pointing"] > 100 * (16 * 16 + 8 * 8) / 64 ** 2
+    assert "pointing_class_mean" in summary["hits"]["cam"]["all"]
     assert [i["class"] for i in summary["images"]] == [4, 3]   # Mass, Infiltration in ChestX-Ray14's label order
     assert (out / "cam_000.png").stat().st_size > 0
     before = (out / "summary.json").read_bytes()

@@ -2,7 +2,7 @@
 
 * :func:`image_files_input`: image files, each resized (whole, no crop) to the model's input;
 * :func:`chestxray_input`: the ChestX-Ray14 images of ``BBox_List_2017.csv`` found under the root
-  (:func:`scan_chestxray`, run before any work), with each image's boxed finding and its box;
+  (:func:`scan_chestxray`, run before any work), one per image and boxed finding, with all that finding's boxes;
 * :func:`digits_input`: the embedded default, digits test images at the model's input with the box around each
   digit's ink (:func:`digit_scenes`).
 """
@@ -27,8 +27,9 @@ BBOX_LIST = "BBox_List_2017.csv"
 @dataclass
 class CamImages:
     """Images at the model's input (N x H x W x 3 uint8) with their names, the standardisation that makes them
-    the model's inputs, the true class of each when known, the ground-truth box of each when there is one, the
-    group each box's hits are reported under, and a one-line description for the summary."""
+    the model's inputs, the true class of each when known, the ground-truth boxes of that class in each (empty
+    when there are none; in pixels of the original image), each original's (height, width) (default: the input
+    size), the group each image's hits are reported under, and a one-line description for the summary."""
 
     pixels: np.ndarray
     names: list[str]
@@ -36,20 +37,29 @@ class CamImages:
     std: Sequence[float]
     described: str
     truth: list[int] | None = None
-    boxes: list[Box | None] | None = None
+    boxes: list[tuple[Box, ...]] | None = None
     groups: list[str] | None = None
+    sizes: list[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
         if self.boxes is None:
-            self.boxes = [None] * len(self.pixels)
+            self.boxes = [()] * len(self.pixels)
         if self.groups is None:
             self.groups = []
+        if self.sizes is None:
+            self.sizes = [tuple(self.pixels.shape[1:3])] * len(self.pixels)
+
+    def input_boxes(self, index: int) -> list[Box]:
+        """The boxes of image ``index`` scaled to the model's input, where the maps and pictures are."""
+        height, width = self.sizes[index]
+        return [b.scaled(self.pixels.shape[2] / width, self.pixels.shape[1] / height) for b in self.boxes[index]]
 
 
 @dataclass
 class BoxedImages:
-    """The boxed ChestX-Ray14 images found under ``root``: the box list's records whose image is there (at most
-    the run's ``max_images``), each image's path, and how many records the list holds."""
+    """The boxed ChestX-Ray14 images found under ``root``: the box list's records whose image is there (those of
+    at most the run's ``max_images`` image-finding pairs), each image's path, and how many records the list
+    holds."""
 
     root: Path
     records: list[BoxRecord]
@@ -90,7 +100,8 @@ def scan_chestxray(root: str | Path, boxes: str | Path | None = None, max_images
     if unknown:
         raise ValueError(f"box list has findings outside ChestX-Ray14's labels: {unknown}")
     found = {p.name: p for p in root.rglob("*.png")}
-    present = [r for r in records if r.image in found][:max_images]
+    pairs = set(list(dict.fromkeys((r.image, r.finding) for r in records if r.image in found))[:max_images])
+    present = [r for r in records if (r.image, r.finding) in pairs]
     if not present:
         raise ValueError(f"none of the {len(records)} boxed images were found under {root}")
     return BoxedImages(root, present, {r.image: found[r.image] for r in present}, len(records))
@@ -150,21 +161,25 @@ def image_files_input(target: Target, paths: Sequence[str | Path], max_images: i
 
 
 def chestxray_input(target: Target, boxed: BoxedImages) -> CamImages:
-    """The boxed ChestX-Ray14 images at the model's input, each with its finding (the true class, in
-    ChestX-Ray14's label order) and its box scaled to the resized image."""
+    """The boxed ChestX-Ray14 images at the model's input, one per image and finding (the true class, in
+    ChestX-Ray14's label order), with every box of that finding in the image: the pointing game scores a pair
+    against their union, at the original size."""
     from ..data import CHESTXRAY_LABELS
 
     cfg = target.model.pretrained_cfg
     size, bicubic = _input_geometry(cfg)
-    arrays, boxes = [], []
+    pairs: dict[tuple[str, str], list[Box]] = {}
     for r in boxed.records:
-        pixels, (w0, h0) = read_image(boxed.files[r.image], size, bicubic)
+        pairs.setdefault((r.image, r.finding), []).append(r.box)
+    arrays, sizes = [], []
+    for image, _ in pairs:
+        pixels, (w0, h0) = read_image(boxed.files[image], size, bicubic)
         arrays.append(pixels)
-        boxes.append(r.box.scaled(size[1] / w0, size[0] / h0))
-    return CamImages(np.stack(arrays), [r.image for r in boxed.records], cfg["mean"], cfg["std"],
+        sizes.append((h0, w0))
+    return CamImages(np.stack(arrays), [image for image, _ in pairs], cfg["mean"], cfg["std"],
                      f"ChestX-Ray14 boxed images under {boxed.root}, resized to {size[0]}x{size[1]}",
-                     truth=[CHESTXRAY_LABELS.index(r.finding) for r in boxed.records], boxes=boxes,
-                     groups=[r.finding for r in boxed.records])
+                     truth=[CHESTXRAY_LABELS.index(finding) for _, finding in pairs],
+                     boxes=[tuple(b) for b in pairs.values()], groups=[finding for _, finding in pairs], sizes=sizes)
 
 
 def digits_input(target: Target, count: int, seed: int = 0) -> CamImages:
@@ -177,7 +192,7 @@ def digits_input(target: Target, count: int, seed: int = 0) -> CamImages:
     return CamImages(pixels, [f"digit {i}" for i in range(len(pixels))], [m] * 3, [s] * 3,
                      f"{len(pixels)} digits test images at {digit_size}x{digit_size} (upsampled from 8x8), "
                      "boxes around their ink",
-                     truth=truth, boxes=list(boxes), groups=[f"class {t}" for t in truth])
+                     truth=truth, boxes=[(b,) for b in boxes], groups=[f"class {t}" for t in truth])
 
 
 __all__ = ["BBOX_LIST", "BoxedImages", "CamImages", "check_images", "chestxray_input", "digit_scenes",

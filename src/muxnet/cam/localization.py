@@ -3,8 +3,9 @@
 * image files (``images``): each resized (whole, no crop) to the model's input and drawn with its CAM and/or
   Grad-CAM for the given class, or the predicted one;
 * ChestX-Ray14 (``chestxray=ROOT``): every image of ``BBox_List_2017.csv`` found under the root, with the map
-  of its boxed finding and the box drawn over it; per finding, the pointing-game accuracy, mean IoU and hit rate
-  of the thresholded map (:mod:`muxnet.cam.boxes`);
+  of each boxed finding and that finding's boxes drawn over it; per finding, the pointing-game accuracy (within
+  ``tolerance`` pixels of the original image, against the union of the finding's boxes) beside its chance level,
+  and the mean IoU and hit rate of the thresholded map (:mod:`muxnet.cam.boxes`);
 * the embedded default (nothing given): digits test images at the model's 32x32 (upsampled from 8x8, as in
   training), the map of the true class, and the box around each digit's ink; the same hit metrics are reported
   per digit class. (:func:`digit_scenes` can paste digits on a larger blank canvas, but the default model does
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 
 from ..runtime import atomic_write, optional_path, refuse_existing_run, resolve_device
-from .boxes import HIT_IOU, Box, aggregate, box_scores
+from .boxes import HIT_IOU, POINTING_TOLERANCE, Box, aggregate, box_scores
 from .inputs import (
     BoxedImages,
     CamImages,
@@ -54,6 +55,7 @@ class CamConfig:
     ``model``/``checkpoint``: as :func:`muxnet.train.targets.load_target` (nothing: the embedded default).
     ``classes``: the class whose map is drawn, one per image or one for all (default: the true class when
     known, else the predicted one). ``boxes``: the box list of ``chestxray`` (default: its ``BBox_List_2017.csv``).
+    ``tolerance``: the pointing game's, in pixels of the original image (TorchRay's default, 15; 0: inside only).
     """
 
     model: str | Path | None = None
@@ -65,6 +67,7 @@ class CamConfig:
     chestxray: str | Path | None = None
     boxes: str | Path | None = None
     threshold: float = 0.5
+    tolerance: int = POINTING_TOLERANCE
     max_images: int | None = None
     device: str | None = None
     seed: int = 0
@@ -84,6 +87,8 @@ class CamConfig:
             raise ValueError(f"method must be cam, gradcam or both, got {self.method!r}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, int) or self.tolerance < 0:
+            raise ValueError(f"tolerance: must be an integer number of pixels >= 0, got {self.tolerance!r}")
         if self.images and self.chestxray:
             raise ValueError("give either image files or --data (ChestX-Ray14), not both")
         if self.boxes is not None and self.chestxray is None:
@@ -155,7 +160,8 @@ def run_cam(config: CamConfig | None = None, /, *, log: Callable[[str], None] = 
 def _write_outputs(config: CamConfig, target, images: CamImages, maps: dict[str, np.ndarray], chosen: list[int],
                    predicted: list[int], start: float) -> dict[str, Any]:
     """The overlay pictures, 16 images each, then ``summary.json`` last (atomically)."""
-    out, methods, boxes = config.output, config.methods, images.boxes
+    out, methods = config.output, config.methods
+    boxes = [images.input_boxes(i) for i in range(len(images.pixels))]
     out.mkdir(parents=True, exist_ok=True)
     pictures = []
     titles = [f"{n}\nclass {c} / pred {p}" for n, c, p in zip(images.names, chosen, predicted)]
@@ -168,17 +174,19 @@ def _write_outputs(config: CamConfig, target, images: CamImages, maps: dict[str,
     per_image = []
     for i, name in enumerate(images.names):
         entry: dict[str, Any] = {"name": name, "class": int(chosen[i]), "predicted": int(predicted[i])}
-        if boxes[i] is not None:
-            entry["scores"] = {m: box_scores(maps[m][i], boxes[i], config.threshold) for m in methods}
+        if images.boxes[i]:
+            entry["scores"] = {m: box_scores(maps[m][i], images.boxes[i], images.sizes[i], config.threshold,
+                                             config.tolerance) for m in methods}
         per_image.append(entry)
     hits: dict[str, Any] = {}
-    if any(b is not None for b in boxes):
-        hits = {m: aggregate((images.groups[i], per_image[i]["scores"][m]) for i in range(len(per_image)))
-                for m in methods}
+    if any(images.boxes):
+        hits = {m: aggregate((images.groups[i], entry["scores"][m]) for i, entry in enumerate(per_image)
+                             if "scores" in entry) for m in methods}
     truth = images.truth
     summary = {
         "model": target.name, "checkpoint": target.checkpoint, "evaluated_on": images.described,
-        "methods": list(methods), "threshold": config.threshold, "hit_iou": HIT_IOU, "pictures": pictures,
+        "methods": list(methods), "threshold": config.threshold, "hit_iou": HIT_IOU,
+        "pointing_tolerance": config.tolerance, "pictures": pictures,
         "hits": hits,
         "accuracy": (100.0 * float(np.mean([p == t for p, t in zip(predicted, truth)])) if truth else None),
         "images": per_image, "wall_time_s": round(time.time() - start, 1),
@@ -193,7 +201,7 @@ def _to_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[float]) 
     return (x - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None]
 
 
-def _grid(images: np.ndarray, maps: dict[str, np.ndarray], titles: Sequence[str], boxes: Sequence[Box | None],
+def _grid(images: np.ndarray, maps: dict[str, np.ndarray], titles: Sequence[str], boxes: Sequence[Sequence[Box]],
           path: Path, title: str, cols: int = 8) -> Path:
     """Rows of (image, one overlay per method) for up to ``2 * cols`` images, boxes drawn in green."""
     import matplotlib
@@ -215,8 +223,7 @@ def _grid(images: np.ndarray, maps: dict[str, np.ndarray], titles: Sequence[str]
         for r, (label, picture) in enumerate(panels):
             ax = axes[b * rows_per + r, c]
             ax.imshow(picture)
-            if boxes[i] is not None:
-                bx = boxes[i]
+            for bx in boxes[i]:
                 ax.add_patch(Rectangle((bx.x - 0.5, bx.y - 0.5), bx.w, bx.h, fill=False, color="lime", lw=1.2))
             ax.set_title(titles[i] if r == 0 else label, fontsize=6)
     fig.suptitle(title, fontsize=9)
@@ -231,7 +238,7 @@ def format_hits(summary: dict[str, Any]) -> str:
     if not summary["hits"]:
         return ""
     columns = " | ".join(f"{m} pointing % | {m} mean IoU | {m} hit % (IoU>=0.1)" for m in summary["methods"])
-    lines = [f"| group | images | chance pointing % | {columns} |",
+    lines = [f"| group | image-class pairs | chance pointing % | {columns} |",
              "|---|---|---|" + "---|" * (3 * len(summary["methods"]))]
     first = summary["methods"][0]
     for group, row in summary["hits"][first].items():
@@ -240,6 +247,10 @@ def format_hits(summary: dict[str, Any]) -> str:
             r = summary["hits"][m][group]
             cells += [f"{r['pointing']:.1f}", f"{r['mean_iou']:.3f}", f"{r['hit_rate']:.1f}"]
         lines.append(f"| {group} | {row['count']} | {row['chance_pointing']:.1f} | " + " | ".join(cells) + " |")
+    overall = summary["hits"][first]["all"]
+    cells = [c for m in summary["methods"] for c in (f"{summary['hits'][m]['all']['pointing_class_mean']:.1f}", "", "")]
+    lines.append(f"| mean over classes | | {overall['chance_pointing_class_mean']:.1f} | " + " | ".join(cells) + " |")
+    lines.append(f"\npointing game: hit within {summary['pointing_tolerance']} pixels of the original image")
     return "\n".join(lines)
 
 
