@@ -1,4 +1,4 @@
-"""Detection metrics: PASCAL VOC2007 mAP@0.5 (the paper's number) and COCO-style mAP (torchmetrics/pycocotools).
+"""Detection metrics: PASCAL VOC2007 mAP@0.5 (the paper's number) and COCO-style mAP (pycocotools' COCOeval).
 
 VOC2007's devkit, per class: detections of all test images sorted by score; each is a true positive when its
 best-overlapping ground truth of that class (IoU >= 0.5) is not yet taken, a false positive otherwise, and
@@ -91,8 +91,8 @@ def voc07_map(detections: Sequence[dict[str, Any]], ground_truths: Sequence[dict
 
 class DetectionMetrics:
     """Accumulates a test set's detections; ``compute()`` gives VOC07 mAP@0.5 (``voc07_map``, in %), and
-    COCO-style ``coco_map`` (mAP@[.5:.95]) and ``coco_map_50`` from torchmetrics' ``MeanAveragePrecision``
-    (pycocotools; difficult objects ignored as VOC ignores them, see :func:`coco_map`)."""
+    COCO-style ``coco_map`` (mAP@[.5:.95]) and ``coco_map_50`` from pycocotools' ``COCOeval``, difficult objects
+    ignored as VOC ignores them (see :func:`coco_map`)."""
 
     def __init__(self, num_classes: int, class_names: Sequence[str] = ()):
         self.num_classes = num_classes
