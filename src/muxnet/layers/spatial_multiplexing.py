@@ -30,23 +30,25 @@ SCALES = (SUBPIXEL, IDENTITY, SUPERPIXEL)
 RATIO = 2  # r: the paper only uses r = 2
 
 
-def subpixel(x: torch.Tensor) -> torch.Tensor:
+# The ratio is a default argument, not a read of RATIO inside the body: TorchScript cannot read module globals.
+def subpixel(x: torch.Tensor, ratio: int = RATIO) -> torch.Tensor:
     """Space-to-channel: ``(B, C, H, W) -> (B, 4C, H/2, W/2)``."""
-    return F.pixel_unshuffle(x, RATIO)
+    return F.pixel_unshuffle(x, ratio)
 
 
-def superpixel(x: torch.Tensor) -> torch.Tensor:
+def superpixel(x: torch.Tensor, ratio: int = RATIO) -> torch.Tensor:
     """Channel-to-space: ``(B, C, H, W) -> (B, C/4, 2H, 2W)``; the exact inverse of :func:`subpixel`."""
-    return F.pixel_shuffle(x, RATIO)
+    return F.pixel_shuffle(x, ratio)
 
 
-def check_multiplexable(x: torch.Tensor, layer: str) -> torch.Tensor:
+def check_multiplexable(x: torch.Tensor, layer: str, ratio: int = RATIO) -> torch.Tensor:
     """Raise a clear error when a subpixel part receives a map whose height or width is odd."""
     height, width = x.shape[-2], x.shape[-1]
-    if height % RATIO or width % RATIO:
+    if height % ratio or width % ratio:
+        shape = "(" + ", ".join([str(size) for size in x.shape]) + ")"  # tuple(x.shape) does not script
         raise ValueError(
             f"{layer}: subpixel multiplexing needs an even height and width, got a feature map of shape "
-            f"{tuple(x.shape)}; choose an input size whose feature maps stay even at this stage "
+            f"{shape}; choose an input size whose feature maps stay even at this stage "
             f"(for example a multiple of 32)"
         )
     return x
@@ -140,9 +142,11 @@ class SpatialMultiplexConv(nn.ModuleList):
         for i, conv in enumerate(self):
             scale = self.part_scales[i]
             part = parts[i]
-            if scale == SUBPIXEL:
+            # the sign of a scale is its direction (SUBPIXEL < IDENTITY < SUPERPIXEL); compared with 0 because
+            # TorchScript cannot read the module's constants
+            if scale < 0:
                 part = superpixel(conv(subpixel(check_multiplexable(part, self.layer_name))))
-            elif scale == SUPERPIXEL:
+            elif scale > 0:
                 part = subpixel(conv(superpixel(part)))
             else:
                 part = conv(part)

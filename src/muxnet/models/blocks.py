@@ -94,6 +94,10 @@ class InvertedResidual(nn.Module):
         self.drop_path = DropPath(block.drop_path_rate) if block.drop_path_rate and self.has_skip else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inverted_residual(x)
+
+    def inverted_residual(self, x: torch.Tensor) -> torch.Tensor:
+        # a method of its own, not ``super().forward``, so that subclasses can call it under TorchScript
         shortcut = x
         x = self.act1(self.bn1(self.conv_pw(x)))
         x = self.act2(self.bn2(self.conv_dw(x)))
@@ -120,9 +124,9 @@ class MuxConvBlock(InvertedResidual):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.left_out == 0:
-            return super().forward(x)
+            return self.inverted_residual(x)
         processed, left_out = torch.split(x, [self.processed, self.left_out], dim=1)
-        return self.shuffle(torch.cat([super().forward(processed), left_out], dim=1))
+        return self.shuffle(torch.cat([self.inverted_residual(processed), left_out], dim=1))
 
 
 _BLOCKS = {"ds": DepthwiseSeparable, "ir": InvertedResidual, "mux": MuxConvBlock}

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import load_checkpoint
-from .network import MuxNet, build_model, default_pretrained_cfg
+from .network import MuxNet, build_model, default_pretrained_cfg, feature_taps
 from .spec import NetworkSpec, SpecError
 from .zoo import get_entry, list_models
+
+# timm reads the data config of every name this module registers from here (``register_model`` looks for a
+# ``default_cfgs`` in the entrypoint's module); filled by :func:`register_with_timm`
+default_cfgs: dict[str, dict[str, Any]] = {}
 
 SPEC_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -30,6 +36,7 @@ def create_model(
     model: str | Path | NetworkSpec,
     num_classes: int | None = None,
     pretrained: str | Path | bool | None = None,
+    global_pool: str = "avg",
     **overrides: Any,
 ) -> MuxNet:
     """Build a model by zoo name (``"muxnet_m"``), spec file (``"best.yaml"``) or :class:`NetworkSpec`.
@@ -40,6 +47,7 @@ def create_model(
         pretrained: path to a checkpoint (ours, timm's, or the released MUXNet layout; ``.pth``/``.pt``/
             ``.safetensors``). Weights are never downloaded: ``True`` is refused with an explanation. When
             ``num_classes`` differs from the checkpoint's, the classifier is left freshly initialised.
+        global_pool: the head's pooling (timm's names); ``""`` with ``num_classes=0`` returns the unpooled map.
         overrides: any :class:`NetworkSpec` field, e.g. ``drop_rate=0.3``, ``drop_path_rate=0.2``,
             ``in_channels=1``.
     """
@@ -56,7 +64,7 @@ def create_model(
         spec = spec.replace(**overrides)
     except SpecError as err:
         raise SpecError(f"{spec.name}: {err}") from None
-    model_ = build_model(spec, default_pretrained_cfg(spec, **cfg))
+    model_ = build_model(spec, default_pretrained_cfg(spec, **cfg), global_pool)
     if pretrained is True:
         raise ValueError(
             "pretrained=True would download weights, which muxnet never does; pass the path of a local "
@@ -67,25 +75,34 @@ def create_model(
     return model_
 
 
+def _build_for_timm(name: str, checkpoint: str | None, in_chans: int | None = None, **kwargs: Any) -> MuxNet:
+    """The model class timm's builder calls: timm's ``in_chans`` is our ``in_channels``."""
+    if in_chans is not None:
+        kwargs["in_channels"] = in_chans
+    return create_model(name, pretrained=checkpoint, **kwargs)
+
+
 def _timm_entrypoint(name: str):
-    def entrypoint(pretrained: bool = False, pretrained_cfg: Any = None, pretrained_cfg_overlay: dict | None = None,
-                   features_only: bool = False, **kwargs: Any) -> MuxNet:
-        checkpoint = (pretrained_cfg_overlay or {}).get("file") if pretrained else None
+    spec = get_entry(name).build_spec()
+    taps = feature_taps(spec)
+    blocks_per_stage = Counter(block.stage for block in spec.blocks())
+    # FeatureListNet keeps the classifier's key layout (``blocks_3``) but can only tap whole stages; a zoo
+    # model with a feature inside a stage (MobileNetV1's single stage) is wrapped around forward_intermediates
+    stage_ends = all(i == blocks_per_stage[s] - 1 for s, i in taps)
+
+    def entrypoint(pretrained: bool = False, **kwargs: Any) -> MuxNet:
+        overlay = dict(kwargs.pop("pretrained_cfg_overlay", None) or {})
+        checkpoint = overlay.get("file") if pretrained else None
         if pretrained and not checkpoint:
             raise ValueError(f"{name}: no weights are downloaded; pass pretrained_cfg_overlay=dict(file='path')")
-        for ignored in ("pretrained_strict", "cache_dir"):  # hub-download options; nothing is downloaded
-            kwargs.pop(ignored, None)
-        if "in_chans" in kwargs:
-            kwargs["in_channels"] = kwargs.pop("in_chans")
-        out_indices = kwargs.pop("out_indices", None)
-        model = create_model(name, pretrained=checkpoint, **kwargs)
-        if not features_only:
-            return model
-        from timm.models import FeatureListNet
+        from timm.models import build_model_with_cfg
 
-        # timm's own feature wrapper: a list of stage outputs for detection/segmentation necks
-        indices = tuple(range(len(model.feature_info))) if out_indices is None else tuple(out_indices)
-        return FeatureListNet(model, out_indices=indices, flatten_sequential=True)
+        # timm's builder resolves the registered data config, wraps features_only models (out_indices,
+        # feature_cls) and puts the config on whatever it returns; the weights are ours to load
+        feature_cfg = {"out_indices": tuple(range(len(taps))), "flatten_sequential": True,
+                       "feature_cls": "list" if stage_ends else "getter"}
+        return build_model_with_cfg(partial(_build_for_timm, name, checkpoint), name, pretrained=False,
+                                    pretrained_cfg_overlay=overlay, feature_cfg=feature_cfg, **kwargs)
 
     entrypoint.__name__ = entrypoint.__qualname__ = name
     entrypoint.__doc__ = f"{get_entry(name).description} (muxnet)"
@@ -103,6 +120,8 @@ def register_with_timm() -> list[str]:
     for name in list_models():
         if is_model(name):
             continue
+        entry = get_entry(name)
+        default_cfgs[name] = default_pretrained_cfg(entry.build_spec(), **entry.pretrained_cfg)
         fn = _timm_entrypoint(name)
         setattr(module, name, fn)
         register_model(fn)
