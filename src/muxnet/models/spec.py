@@ -177,8 +177,8 @@ class ResolvedBlock:
 class NetworkSpec:
     """A whole network: conv stem (3x3, ``stem_stride``), stages of blocks, 1x1 conv head, pool, classifier.
 
-    ``stages`` is a list of stages, each a list of :class:`BlockSpec`; stage boundaries are where
-    ``feature_info`` taps features (for detection/segmentation necks). ``drop_path_rate`` is the stochastic
+    ``stages`` is a list of stages, each a list of :class:`BlockSpec`; ``feature_info`` taps features (for
+    detection/segmentation necks) at the last block of each output stride. ``drop_path_rate`` is the stochastic
     depth of the last block, scaled linearly from 0 over the blocks (as in timm and the MUXNet release).
     """
 
