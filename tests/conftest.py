@@ -20,3 +20,15 @@ def tiny_checkpoint(tmp_path):
         weights = save_weights(create_model(spec, num_classes=num_classes), tmp_path / f"tiny{num_classes}.safetensors")
         return spec, weights
     return make
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Loading (or training) the model fails the test: a test that takes it must stop before it."""
+    import muxnet.train.targets as targets
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded before the inputs were checked")
+
+    monkeypatch.setattr(targets, "load_target", refuse)
+    monkeypatch.setattr(targets, "digits_run", refuse)

@@ -6,18 +6,6 @@ from muxnet.cam import CamConfig, run_cam
 from muxnet.cli import main
 
 
-@pytest.fixture
-def no_model(monkeypatch):
-    """Loading (or training) the model fails the test: every case here must stop before it."""
-    import muxnet.train.targets as targets
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model was loaded before the inputs were checked")
-
-    monkeypatch.setattr(targets, "load_target", refuse)
-    monkeypatch.setattr(targets, "digits_run", refuse)
-
-
 def test_unreadable_images_and_a_missing_box_list_fail_before_the_default_model(tmp_path, no_model, capsys):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not a png")

@@ -8,18 +8,6 @@ from muxnet.cli import main
 from muxnet.robustness import RobustnessConfig, run_robustness
 
 
-@pytest.fixture
-def no_model(monkeypatch):
-    """Loading (or training) the model fails the test: every case here must stop before it."""
-    import muxnet.train.targets as targets
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model was loaded before the inputs were checked")
-
-    monkeypatch.setattr(targets, "load_target", refuse)
-    monkeypatch.setattr(targets, "digits_run", refuse)
-
-
 def _one_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err

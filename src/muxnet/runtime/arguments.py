@@ -95,24 +95,25 @@ def positive_float(text: str) -> float:
     return value
 
 
-def existing_dir(text: str) -> str:
-    """A directory that exists (returned as given: messages and recipes show the user's spelling)."""
+def _existing(text: str, directory: bool) -> str:
     path = Path(text)
     if not path.exists():
         raise argparse.ArgumentTypeError(f"{text} does not exist")
-    if not path.is_dir():
+    if directory and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is not a directory")
+    if not directory and path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
     return text
+
+
+def existing_dir(text: str) -> str:
+    """A directory that exists (returned as given: messages and recipes show the user's spelling)."""
+    return _existing(text, directory=True)
 
 
 def existing_file(text: str) -> str:
     """A file that exists."""
-    path = Path(text)
-    if not path.exists():
-        raise argparse.ArgumentTypeError(f"{text} does not exist")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
-    return text
+    return _existing(text, directory=False)
 
 
 __all__ = ["DeprecatedAlias", "add_alias", "add_resume", "existing_dir", "existing_file",
