@@ -37,17 +37,19 @@ def check_writable(path: str | Path, overwrite: bool = False) -> None:
         raise FileExistsError(f"{path} already exists; choose another path or pass --overwrite")
 
 
-def refuse_existing_run(directory: str | Path, outputs: Iterable[str], what: str, hint: str | None = None) -> None:
+def refuse_existing_run(directory: str | Path, outputs: Iterable[str], what: str, hint: str | None = None,
+                        error: type[Exception] = FileExistsError) -> None:
     """Refuse ``directory`` if it already holds any of a run's ``outputs`` (file names inside it).
 
     ``what`` names the kind of run in the message ("a robustness run"); ``hint`` replaces the default advice
-    (choose another ``--output``), e.g. with how to resume.
+    (choose another ``--output``), e.g. with how to resume; ``error`` is the exception raised, for a caller whose
+    own error type its users catch (a training run's ``RunError``).
     """
     directory = Path(directory)
     taken = [name for name in outputs if (directory / name).exists()]
     if taken:
         advice = hint or "choose another --output directory"
-        raise FileExistsError(f"{directory} already holds {what} ({', '.join(taken)}); {advice}")
+        raise error(f"{directory} already holds {what} ({', '.join(taken)}); {advice}")
 
 
 COMPLETE_MARKER = ".complete"

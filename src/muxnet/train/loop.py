@@ -120,11 +120,8 @@ def default_run_dir(recipe: dict[str, Any]) -> Path:
 def _prepare_run_dir(run_dir: Path, recipe: dict[str, Any], resume: bool, d: Dist) -> None:
     if d.main:
         if not resume:
-            try:
-                refuse_existing_run(run_dir, RUN_OUTPUTS, "a run",
-                                    f"resume it (--resume {run_dir}) or choose another output directory")
-            except FileExistsError as err:
-                raise RunError(str(err)) from None
+            refuse_existing_run(run_dir, RUN_OUTPUTS, "a run",
+                                f"resume it (--resume {run_dir}) or choose another output directory", RunError)
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
             (run_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))

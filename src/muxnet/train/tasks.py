@@ -182,7 +182,7 @@ class DenseTrainingTask:
                 "class_names": list(self.train_set.class_names),
                 "params": sum(p.numel() for p in model.parameters()),
                 "image_size": self.recipe["data"]["image_size"], "epochs": self.recipe["schedule"]["epochs"],
-                "steps": info.progress.step, "selected_on": "test", "primary": self.primary,
+                "steps": info.progress.step, "selected_on": self.selected_on, "primary": self.primary,
                 "best": {"epoch": best["epoch"], "test": best["test"]} if best else None,
                 "last": {"epoch": last["epoch"], "test": last["test"]} if last else None,
                 "wall_time_s": info.wall_time, "world_size": info.world_size, "device": str(info.device),

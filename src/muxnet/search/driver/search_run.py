@@ -262,11 +262,9 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     if resume and not archive_path.exists():
         raise SearchSetupError(f"--resume: {out_dir} holds no search archive ({ARCHIVE_NAME})")
     if not resume:
-        try:
-            refuse_existing_run(out_dir, [ARCHIVE_NAME], "a search",
-                                "pass --resume to continue it or choose another --output (nothing was changed)")
-        except FileExistsError as err:
-            raise SearchSetupError(str(err)) from None
+        refuse_existing_run(out_dir, [ARCHIVE_NAME], "a search",
+                            "pass --resume to continue it or choose another --output (nothing was changed)",
+                            SearchSetupError)
     if evaluator is None and config.evaluator == "train" and config.dataset is not None:
         from ...data import detect_dataset
 
