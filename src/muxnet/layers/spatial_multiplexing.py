@@ -15,7 +15,6 @@ while all three cost the same multiply-adds: ``C_i * G * k^2 * H * W``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -56,15 +55,6 @@ def check_multiplexable(x: torch.Tensor, layer: str, ratio: int = RATIO) -> torc
 
 # Symbolic tracing would otherwise try to branch on a traced shape.
 torch.fx.wrap("check_multiplexable")
-
-
-def _part_unit(scale: int, group_factor: int) -> int:
-    """Smallest width a part of this scale can have with ``group_factor`` channels per conv group."""
-    if scale == SUPERPIXEL:
-        return RATIO * RATIO * group_factor
-    if scale == SUBPIXEL:
-        return group_factor // math.gcd(group_factor, RATIO * RATIO)
-    return group_factor
 
 
 def spatial_partition(channels: int, scales: Sequence[int], group_factor: int = 1) -> list[tuple[int, int]]:
