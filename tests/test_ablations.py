@@ -1,12 +1,16 @@
 """Ablation families: plain MobileNets match timm, multiplexed variants change the counts as the papers say."""
 
+import dataclasses
+import math
+
 import pytest
 import timm
+import torch
 
 import muxnet
 from muxnet.cli import main
 from muxnet.layers.spatial_multiplexing import SpatialMultiplexConv
-from muxnet.models.ablations import FAMILIES, family_members, mobilenetv2, mobilenetv2_spatialmux
+from muxnet.models.ablations import FAMILIES, family_members, for_input_size, mobilenetv2, mobilenetv2_spatialmux
 
 
 def _counts(name):
@@ -84,3 +88,18 @@ def test_cli_lists_a_family(capsys):
     assert "mobilenetv2_channelmux_l025" in out and "0.87x" in out and "0.78x" in out
     assert main(["profile", "--family", "nope"]) == 2
     assert "unknown family" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["mobilenetv2_spatialmux_025", "mobilenetv1_vanilla_k3", "mobilenetv2_mixconv_k3to9"])
+def test_for_input_size_downsamples_32x32_inputs_to_a_4x4_map_and_leaves_224_alone(name):
+    spec = muxnet.get_spec(name)
+    assert for_input_size(spec, 224) == spec
+    small = for_input_size(spec, 32)
+    strides = [b.stride for stage in small.stages for b in stage]
+    reduction = small.stem_stride * math.prod(strides)
+    assert (small.input_size, small.stem_stride, reduction) == ((3, 32, 32), 1, 8)
+    # only the earliest strides go; the blocks, their widths and their multiplexing stay
+    assert strides.index(2) > [b.stride for stage in spec.stages for b in stage].index(2)
+    assert [dataclasses.replace(b, stride=1) for stage in small.stages for b in stage] == \
+        [dataclasses.replace(b, stride=1) for stage in spec.stages for b in stage]
+    muxnet.create_model(small, num_classes=10)(torch.zeros(1, 3, 32, 32))  # a 4x4 map: every part builds and runs

@@ -16,6 +16,8 @@ Every member is registered in the zoo (``mobilenetv2_spatialmux_050`` ...) and l
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -27,6 +29,7 @@ FIG8B_LEAVE_OUTS = (0.0, 0.25, 0.5)
 LARGE_KERNELS = (3, 5, 7, 9, 11, 13)
 SPATIAL_SCALES = (-1, 0, 0, 1)
 SPATIAL_MAX_REDUCTION = 16  # spatial multiplexing on maps of at least 14x14 at 224 (MUXNets: 28x28 and 14x14)
+MIN_FINAL_MAP = 4  # the smallest last feature map a network adapted to small inputs keeps (for_input_size)
 
 # (out channels, repeats, stride) of MobileNetV2's inverted-residual stages (Sandler et al. 2018, Table 2)
 _MOBILENETV2_STAGES = ((24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1), (160, 3, 2), (320, 1, 1))
@@ -94,6 +97,34 @@ def mobilenetv2_channelmux(width_multiplier: float = 1.0, leave_out: float = 0.2
     return mobilenetv2(width_multiplier, leave_out=leave_out, name=name)
 
 
+def for_input_size(spec: NetworkSpec, image_size: int, min_final_map: int = MIN_FINAL_MAP) -> NetworkSpec:
+    """``spec`` for ``image_size`` x ``image_size`` inputs: its stride-2 steps are dropped from the front (the stem's
+    first, then the earliest blocks') until the last feature map is at least ``min_final_map`` pixels wide.
+
+    The papers' networks reduce 224 to 7 (32x); at 32x32 that would leave a 1x1 map, and every stage after the
+    second would see maps too small for its kernels. Keeping the later strides keeps the block sequence, the
+    widths and which blocks multiplex, so a member differs from its 224 form only in where it downsamples: at 32
+    MobileNetV1/V2 downsample 8x to 4x4, as ``muxnet_digits`` does and as CIFAR versions of MobileNetV2 do. At
+    224 nothing changes (7 >= 4).
+    """
+    blocks = [[block for block in stage] for stage in spec.stages]
+    stem_stride = spec.stem_stride
+    reduction = stem_stride * math.prod(block.stride for stage in blocks for block in stage)
+
+    def too_small() -> bool:
+        return image_size / reduction < min_final_map
+
+    if too_small() and stem_stride == 2:
+        stem_stride, reduction = 1, reduction // 2
+    for stage in blocks:
+        for i, block in enumerate(stage):
+            if too_small() and block.stride == 2:
+                stage[i] = dataclasses.replace(block, stride=1)
+                reduction //= 2
+    return spec.replace(stem_stride=stem_stride, stages=tuple(tuple(stage) for stage in blocks),
+                        input_size=(spec.in_channels, image_size, image_size))
+
+
 def _register_family(family: str, description: str, members: dict[str, Callable[[], NetworkSpec]]) -> None:
     FAMILIES[family] = list(members)
     for name, build in members.items():
@@ -147,5 +178,5 @@ def family_members(family: str) -> list[str]:
 
 _register_all()
 
-__all__ = ["FAMILIES", "family_members", "mobilenetv1", "mobilenetv2", "mobilenetv2_channelmux",
-           "mobilenetv2_spatialmux"]
+__all__ = ["FAMILIES", "MIN_FINAL_MAP", "family_members", "for_input_size", "mobilenetv1", "mobilenetv2",
+           "mobilenetv2_channelmux", "mobilenetv2_spatialmux"]
