@@ -42,8 +42,19 @@ class DiscreteDTLZ2(Problem):
         out["F"] = dtlz2(X)
 
 
+class DTLZ2Costs:
+    """DTLZ2's second and third objectives as the exact costs a surrogate-assisted search counts."""
+
+    def vector(self, genome):
+        return dtlz2([genome])[0, 1:]
+
+
 class IntegerSpace:
-    """The variation interface of SearchSpace on a plain integer box."""
+    """The variation interface of SearchSpace on a plain integer box (with the bounds and exact costs that
+    a surrogate-assisted search reads from the search's sampler)."""
+
+    lower, upper = np.zeros(N_VAR, dtype=int), np.full(N_VAR, LEVELS)
+    complexity, low, span = DTLZ2Costs(), np.zeros(3), np.ones(3)
 
     def sample(self, rng):
         return tuple(int(v) for v in rng.integers(0, LEVELS + 1, N_VAR))
@@ -135,7 +146,7 @@ def test_regularized_evolution_splits_the_budget_and_resumes():
 def test_both_algorithms_speak_the_protocol_through_the_registry():
     """The driver's view: build by name, ask/tell until done within the budget, best per sub-problem, state."""
     subproblems = reference_directions(np.array([[0.0, 0.3, 0.3], [0.0, 0.8, 0.6]]), per_target=3)
-    assert set(ALGORITHMS) == {"moead", "re"}
+    assert set(ALGORITHMS) == {"moead", "moead-surrogate", "re"}
     for name in ALGORITHMS:
         algo = create_algorithm(name, IntegerSpace(), subproblems, PBI(5.0), budget=30, seed=1)
         assert isinstance(algo, SearchAlgorithm) and algo.name == name
@@ -144,7 +155,7 @@ def test_both_algorithms_speak_the_protocol_through_the_registry():
             algo.tell(genomes, dtlz2(genomes))
         assert algo.proposed <= 30 and algo.proposed >= 24
         best = algo.best()
-        assert len(best) == (len(subproblems) if name == "moead" else 2)
+        assert len(best) == (2 if name == "re" else len(subproblems))
         assert all(len(genome) == N_VAR and np.isfinite(value) for genome, value in best)
         restored = create_algorithm(name, IntegerSpace(), subproblems, PBI(5.0), budget=30, seed=9)
         restored.load_state_dict(json.loads(json.dumps(algo.state_dict())))
@@ -152,7 +163,7 @@ def test_both_algorithms_speak_the_protocol_through_the_registry():
     other = create_algorithm("re", IntegerSpace(), subproblems, PBI(5.0), budget=30, seed=1)
     with pytest.raises(ValueError, match="expected moead state version 2, got 're'"):
         create_algorithm("moead", IntegerSpace(), subproblems, PBI(5.0), 30, 1).load_state_dict(other.state_dict())
-    with pytest.raises(ValueError, match="algorithm: unknown 'nsga'; choose one of moead, re"):
+    with pytest.raises(ValueError, match="algorithm: unknown 'nsga'; choose one of moead, moead-surrogate, re"):
         create_algorithm("nsga", IntegerSpace(), subproblems, PBI(5.0), 30, 1)
 
 

@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS evaluations (
     generation INTEGER,
     started REAL,
     finished REAL,
-    costs TEXT
+    costs TEXT,
+    predicted_error REAL,
+    predictor TEXT
 );
 """
 
@@ -53,6 +55,10 @@ class Evaluation:
     started: float = 0.0
     finished: float = 0.0
     costs: str | None = None  # JSON {name: value} of the cost objectives besides params and MAdds (latency, ...)
+    # a surrogate-assisted search's pick: the predicted error, and JSON of the model, its tau, the predicted
+    # standard deviation and how many proposals it was chosen from (None: not chosen by a predictor)
+    predicted_error: float | None = None
+    predictor: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,7 +76,9 @@ class Evaluation:
 
 
 _COLUMNS = ("genome", "status", "error", "params", "madds", "message", "duration", "seed", "generation",
-            "started", "finished", "costs")
+            "started", "finished", "costs", "predicted_error", "predictor")
+# columns added after the first archives were written: (name, SQL type), added to an older archive on open
+_ADDED = (("costs", "TEXT"), ("predicted_error", "REAL"), ("predictor", "TEXT"))
 
 
 class Archive:
@@ -80,9 +88,10 @@ class Archive:
             self.db = sqlite3.connect(self.path)
             self.db.executescript(_SCHEMA)
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(evaluations)")}
-            if "costs" not in columns:  # archives written before costs other than params/MAdds existed
-                with self.db:
-                    self.db.execute("ALTER TABLE evaluations ADD COLUMN costs TEXT")
+            for name, kind in _ADDED:  # archives written before these columns existed
+                if name not in columns:
+                    with self.db:
+                        self.db.execute(f"ALTER TABLE evaluations ADD COLUMN {name} {kind}")
             version = self.get_meta("schema_version")
             if version is None:
                 self.set_meta("schema_version", SCHEMA_VERSION)

@@ -10,6 +10,7 @@ exactly the genomes the uninterrupted one would have. The scalarisation is an ob
 from .base import ALGORITHMS, Genome, SearchAlgorithm, create_algorithm, register_algorithm
 from .moead import MOEAD
 from .regularized_evolution import MultiTargetRegularizedEvolution, RegularizedEvolution
+from .surrogate_moead import SurrogateMOEAD
 
 __all__ = ["ALGORITHMS", "MOEAD", "Genome", "MultiTargetRegularizedEvolution", "RegularizedEvolution",
-           "SearchAlgorithm", "create_algorithm", "register_algorithm"]
+           "SearchAlgorithm", "SurrogateMOEAD", "create_algorithm", "register_algorithm"]

@@ -382,6 +382,7 @@ def _loop(config: SearchConfig, space: SearchSpace, algorithm: SearchAlgorithm, 
     while not algorithm.done:
         generation = algorithm.generation
         genomes = algorithm.ask()
+        screened = getattr(algorithm, "screened", {})  # a surrogate's predictions for the genomes it picked
         tasks, seen = [], set()
         for genome in genomes:
             key = genome_key(genome)
@@ -397,7 +398,8 @@ def _loop(config: SearchConfig, space: SearchSpace, algorithm: SearchAlgorithm, 
         by_key = {t.genome: t for t in tasks}
         for result in runner.map_unordered(tasks):
             task = by_key[result.genome]
-            _record(archive, task, result, complexity(parse_genome_key(task.genome)))
+            genome = parse_genome_key(task.genome)
+            _record(archive, task, result, complexity(genome), screened.get(genome))
         F = np.full((len(genomes), len(normaliser.objectives)), np.inf)
         for i, genome in enumerate(genomes):
             row = archive.get(genome_key(genome))
@@ -411,10 +413,14 @@ def _loop(config: SearchConfig, space: SearchSpace, algorithm: SearchAlgorithm, 
                       seconds_per_proposal))
 
 
-def _record(archive: Archive, task: EvalTask, result: EvalResult, cost: Complexity) -> None:
+def _record(archive: Archive, task: EvalTask, result: EvalResult, cost: Complexity,
+            screened: dict | None = None) -> None:
     others = json.dumps(dict(cost.others)) if cost.others else None
+    predicted = None if screened is None else screened["predicted_error"]
+    predictor = None if screened is None else json.dumps({k: v for k, v in screened.items() if k != "predicted_error"})
     archive.add(Evaluation(task.genome, result.status, result.error, task.params, task.madds, result.message,
-                           result.duration, task.seed, task.generation, result.started, result.finished, others))
+                           result.duration, task.seed, task.generation, result.started, result.finished, others,
+                           predicted, predictor))
 
 
 def _progress(config: SearchConfig, algorithm: SearchAlgorithm, archive: Archive, normaliser: Normaliser,
@@ -432,7 +438,8 @@ def _progress(config: SearchConfig, algorithm: SearchAlgorithm, archive: Archive
     failed = sum(1 for r in archive.all() if not r.ok)
     eta = max(0, config.budget - algorithm.proposed) * seconds_per_proposal
     return (f"step {algorithm.generation}  proposed {algorithm.proposed}/{config.budget}  evals {len(archive)} "
-            f"({failed} failed)  ETA {eta / 60:.1f} min  " + "  ".join(parts))
+            f"({failed} failed)  ETA {eta / 60:.1f} min  " + "  ".join(parts)
+            + (f"  {algorithm.progress_note}" if hasattr(algorithm, "progress_note") else ""))
 
 
 def _check_format(out_dir: Path, stored: dict, config: SearchConfig, state_path: Path) -> None:
