@@ -1,11 +1,12 @@
 """Evaluators: how a candidate's error is measured, behind one small interface.
 
 * :class:`ProxyTrainingEvaluator` trains the candidate for a few epochs and returns its held-out error (the
-  paper's proxy: 5 epochs on a 50K-image ImageNet subset; here any in-memory dataset).
+  paper's proxy: 5 epochs on a 50K-image ImageNet subset), on the worker's GPU when it has one.
 * :class:`TableEvaluator` looks the error up in a CSV or SQLite table (tabular benchmarks, fast tests).
 * :class:`SyntheticEvaluator` is a cheap deterministic surrogate for benchmarking the algorithms.
 
-An evaluator is pickled to worker processes / Ray actors, so it holds data, not open handles.
+An evaluator is pickled to worker processes / Ray tasks, so it holds small descriptions (a data set's name or
+directory, a table's rows), not open handles or pixels.
 """
 
 from __future__ import annotations
@@ -72,13 +73,46 @@ def run_task(evaluator, task: EvalTask) -> EvalResult:
 
 
 # -- proxy training ------------------------------------------------------------------------------------------
+DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
+
+
+def check_device(name: str | None) -> str:
+    """``name`` as the search's ``--device`` setting (``auto``, ``cpu``, ``cuda`` or ``cuda:N``), checked before
+    anything runs; whether the device exists is for each worker to find out (:func:`worker_device`)."""
+    name = (name or "auto").strip().lower()
+    kind, _, index = name.partition(":")
+    if kind not in DEVICES or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"device: expected auto, cpu, cuda or cuda:N, got {name!r}")
+    return name
+
+
+def worker_device(name: str | None = "auto"):
+    """The device a worker trains on for the setting ``name``.
+
+    ``auto`` is CUDA when this worker sees a GPU (the one a pool gave it with ``torch.cuda.set_device``, or the
+    one Ray made visible), else the CPU. A CUDA device the worker cannot use (no CUDA build, a GPU a cluster
+    node declared but does not have, an index beyond the visible ones) falls back to the CPU: on a mixed
+    cluster a candidate must train where it landed rather than fail.
+    """
+    import torch
+
+    name = check_device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    index = int(name.partition(":")[2]) if ":" in name else torch.cuda.current_device()
+    return torch.device("cuda", index) if index < torch.cuda.device_count() else torch.device("cpu")
+
+
 def train_candidate(spec: NetworkSpec, train, val, epochs: int, batch_size: int = 32, lr: float = 1e-2,
-                    seed: int = 0, multi_label: bool = False) -> float:
+                    seed: int = 0, multi_label: bool = False, device: str | None = "cpu") -> float:
     """Train ``spec`` from scratch for ``epochs`` on ``train`` and return the error on ``val``.
 
     Reuses the training pipeline (``muxnet.train.train_and_evaluate``: the ``digits`` recipe's cosine schedule
     and gradient clipping) with AdamW, no warm-up and no label smoothing, which rank candidates best after a
-    couple of epochs. A diverging candidate raises, so it is recorded as failed.
+    couple of epochs. A diverging candidate raises, so it is recorded as failed. ``device`` is a setting of
+    :func:`worker_device`; on CUDA the step runs under AMP with channels-last tensors.
     """
     import torch
 
@@ -92,38 +126,44 @@ def train_candidate(spec: NetworkSpec, train, val, epochs: int, batch_size: int 
                                     ("data.batch_size", batch_size), ("training.seed", seed),
                                     ("training.label_smoothing", 0.0)])
     recipe["optimizer"].update(name="adamw", lr=lr, weight_decay=1e-4, nesterov=None)
-    return train_and_evaluate(model, train, val, epochs=epochs, recipe=recipe, seed=seed, device="cpu",
-                              multi_label=multi_label)
+    return train_and_evaluate(model, train, val, epochs=epochs, recipe=recipe, seed=seed,
+                              device=worker_device(device), multi_label=multi_label)
 
 
 class ProxyTrainingEvaluator:
-    """Error after ``epochs`` of training on ``train``, measured on ``val`` (tensors from
-    :func:`muxnet.data.load_tensors`, which also picks the subset)."""
+    """Error after ``epochs`` of training on the training split of ``data``, measured on its validation split.
+
+    ``data`` describes the data (:class:`muxnet.data.ProxyData`: a dataset name or directory, the image size,
+    the subset, the cache): it is what travels to the workers, which build the datasets themselves (an embedded
+    dataset is generated again, a directory's images are memory-mapped from the shared uint8 cache), so no
+    worker is sent pixels and a node's workers share one copy of them. ``device`` is the workers' setting
+    (:func:`worker_device`).
+    """
 
     name = "train"
 
-    def __init__(self, train, val, epochs: int = 1, batch_size: int = 64, lr: float = 3e-3,
-                 threads: int | None = None, dataset_name: str = "", multi_label: bool = False):
+    def __init__(self, data, epochs: int = 1, batch_size: int = 64, lr: float = 3e-3, threads: int | None = None,
+                 device: str | None = "auto"):
         if epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {epochs}")
-        self.train, self.val, self.multi_label = train, val, multi_label
+        self.data = data
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.threads = threads
-        self.dataset_name = dataset_name
+        self.device = check_device(device)
 
     def evaluate(self, task: EvalTask) -> float:
         import torch
 
         if self.threads:
             torch.set_num_threads(self.threads)
+        splits = self.data.load()  # once per worker process: kept in a per-process cache
         spec = NetworkSpec.from_dict(task.spec)
-        return train_candidate(spec, self.train, self.val, self.epochs, self.batch_size, self.lr, seed=task.seed,
-                               multi_label=self.multi_label)
+        return train_candidate(spec, splits.train, splits.val, self.epochs, self.batch_size, self.lr,
+                               seed=task.seed, multi_label=splits.multi_label, device=self.device)
 
     def config(self) -> dict:
         return {"evaluator": self.name, "loop": "train_and_evaluate(digits, adamw)", "epochs": self.epochs,
-                "batch_size": self.batch_size, "lr": self.lr,
-                "train_samples": len(self.train), "val_samples": len(self.val), "dataset": self.dataset_name}
+                "batch_size": self.batch_size, "lr": self.lr, "device": self.device, "data": self.data.describe()}
 
 
 # -- table lookup --------------------------------------------------------------------------------------------
@@ -203,5 +243,5 @@ class SyntheticEvaluator:
         return {"evaluator": self.name, "noise": self.noise, "failure_rate": self.failure_rate}
 
 
-__all__ = ["CandidateFailed", "EvalResult", "EvalTask", "ProxyTrainingEvaluator", "SyntheticEvaluator",
-           "TableEvaluator", "candidate_seed", "run_task", "train_candidate"]
+__all__ = ["CandidateFailed", "DEVICES", "EvalResult", "EvalTask", "ProxyTrainingEvaluator", "SyntheticEvaluator",
+           "TableEvaluator", "candidate_seed", "check_device", "run_task", "train_candidate", "worker_device"]

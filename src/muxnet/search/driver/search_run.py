@@ -148,7 +148,11 @@ def _space(config: SearchConfig) -> SearchSpace:
         raise SearchSetupError(f"{table.path}: {err}") from None
 
 
-def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path):
+def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path, device: str | None = "auto",
+                     cache_dir: str | None = None):
+    """The configured evaluator and the number of classes its data has. Proxy training gets a description of
+    the data (:class:`~muxnet.data.proxy.ProxyData`), prepared here once (a directory's uint8 cache written),
+    from which each worker builds its datasets."""
     from ..evaluators import ProxyTrainingEvaluator, SyntheticEvaluator, TableEvaluator
 
     classes = space.preset.num_classes
@@ -156,7 +160,8 @@ def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path):
         return SyntheticEvaluator(), classes
     if config.evaluator.startswith("table:"):
         return TableEvaluator(config.evaluator[len("table:"):]), classes
-    from ...data import load_tensors
+    from ...data import detect_dataset
+    from ...data.proxy import ProxyData
     from ...models.network import default_pretrained_cfg
 
     channels, height, width = space.preset.input_size
@@ -167,10 +172,12 @@ def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path):
     data_config = default_pretrained_cfg(space.decode(space.sample(np.random.default_rng(0))))
     if config.skip_bad_images:
         out_dir.mkdir(parents=True, exist_ok=True)  # for bad_images.txt
-    data = load_tensors(config.dataset, height, config.seed, config.max_train_samples, data_config,
-                        config.skip_bad_images, out_dir)
-    return ProxyTrainingEvaluator(data.train, data.val, config.epochs, config.batch_size, config.lr,
-                                  dataset_name=data.name, multi_label=data.multi_label), data.num_classes
+    name = "digits" if config.dataset is None else detect_dataset(config.dataset)
+    data = ProxyData.create(name, config.dataset, height, data_config, seed=config.seed,
+                            max_train_samples=config.max_train_samples, skip_bad_images=config.skip_bad_images,
+                            cache_dir=cache_dir)
+    meta = data.prepare(out_dir)
+    return ProxyTrainingEvaluator(data, config.epochs, config.batch_size, config.lr, device=device), meta["num_classes"]
 
 
 def _write_state(path: Path, payload: dict) -> None:
@@ -249,12 +256,17 @@ def build_problem(config: SearchConfig, space: SearchSpace, complexity: Complexi
 def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, executor: str = "inprocess",
                workers: int | None = None, ray_address: str | None = None, evaluator=None,
                log: Callable[[str], None] = print, objectives: Sequence[Objective] = (),
-               latency_table=None, rebuild_latency_table: bool = False) -> SearchResult:
+               latency_table=None, rebuild_latency_table: bool = False, device: str | None = "auto",
+               cache_dir: str | None = None, gpus_per_candidate: float | None = None,
+               cpus_per_candidate: float = 1.0, retries: int = 3) -> SearchResult:
     """Run (or resume) a search into ``out_dir``; see the module docstring for what it writes.
 
     ``objectives`` are custom cost objectives (:class:`~muxnet.search.objectives.Objective`) that
     ``config.objectives`` names; ``latency_table`` a :class:`~muxnet.profiling.latency.LatencyTable` to use
     instead of the one at ``config.latency_table`` (``rebuild_latency_table``: measure that one anew).
+    Like the executor, these say where candidates run, not what the search computes: ``device`` (``auto``: a
+    worker's GPU when it has one), ``cache_dir`` (the proxy data's uint8 cache), and for Ray the resources each
+    candidate asks for and the ``retries`` of a candidate whose node was lost.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -299,7 +311,7 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
 
     num_classes = space.preset.num_classes
     if evaluator is None:
-        evaluator, num_classes = _build_evaluator(config, space, out_dir)
+        evaluator, num_classes = _build_evaluator(config, space, out_dir, device, cache_dir)
     if num_classes != space.preset.num_classes:
         space = SearchSpace(dataclasses.replace(space.preset, num_classes=num_classes),
                             bounds=(space.lower, space.upper))
@@ -322,7 +334,9 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
         else:
             archive.set_meta("config", config.to_dict())
             archive.set_meta("normaliser", normaliser.to_dict())
-        runner = make_executor(executor, evaluator, workers, ray_address)
+        ray_options = dict(gpus_per_candidate=gpus_per_candidate, cpus_per_candidate=cpus_per_candidate,
+                           retries=retries, log=log) if executor == "ray" else {}
+        runner = make_executor(executor, evaluator, workers, ray_address, **ray_options)
         try:
             _loop(config, space, algorithm, archive, runner, complexity, normaliser, subproblems, scalarization,
                   targets, state_path, log, table)
