@@ -120,3 +120,22 @@ def test_proxy_training_returns_held_out_error():
     again = train_and_evaluate(muxnet.build_model(TINY_SPEC.replace(num_classes=10)), train_set, digits.val,
                                epochs=5, seed=0, overrides=("optimizer.lr=0.1",))
     assert again == error
+
+
+def test_a_kill_between_the_epoch_weights_and_the_checkpoint_leaves_a_run_that_restarts(tmp_path, tiny_spec_file,
+                                                                                        monkeypatch):
+    import muxnet.train.loop as loop
+
+    recipe = load_recipe("digits", [("output.dir", str(tmp_path / "run")), ("output.progress", False),
+                                    ("model.name", str(tiny_spec_file)), ("data.image_size", 16),
+                                    ("schedule.epochs", 1), ("training.threads", 1)])
+
+    def killed(*args, **kwargs):  # the process dies after the epoch's weights, before last.pt is written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_training_checkpoint", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(recipe, log=lambda line: None)
+    assert (tmp_path / "run" / "last.safetensors").is_file() and not (tmp_path / "run" / "last.pt").exists()
+    monkeypatch.undo()
+    assert train(recipe, log=lambda line: None)["last"]["epoch"] == 1  # no half checkpoint blocks a restart

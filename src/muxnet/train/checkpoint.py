@@ -67,11 +67,14 @@ def read_training_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def save_evaluated_weights(model: nn.Module, run_dir: Path, name: str, meta: dict[str, Any]) -> None:
-    """``<name>.pt`` (weights and ``meta``) and ``<name>.safetensors``."""
+    """``<name>.safetensors``, and ``<name>.pt`` (weights and ``meta``) unless that is the training checkpoint's
+    file: the evaluated ``last`` weights never replace ``last.pt``, even for the moment before it is rewritten,
+    where a kill would leave a run that cannot resume."""
     from ..models import save_weights
 
-    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_write(run_dir / f"{name}.pt", lambda tmp: torch.save({"state_dict": weights, "meta": meta}, tmp))
+    if f"{name}.pt" != LAST:
+        weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        atomic_write(run_dir / f"{name}.pt", lambda tmp: torch.save({"state_dict": weights, "meta": meta}, tmp))
     atomic_write(run_dir / f"{name}.safetensors", lambda tmp: save_weights(model, tmp))
 
 
