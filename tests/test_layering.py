@@ -22,7 +22,7 @@ LAYERS = (
     {"data"},
     {"train"},
     {"detection", "segmentation"},
-    {"search", "robustness", "cam"},
+    {"search", "robustness", "cam", "ablation"},
     {"", "cli"},
 )
 LEVEL = {package: level for level, packages in enumerate(LAYERS) for package in packages}

@@ -1,0 +1,177 @@
+"""``muxnet ablate``'s sweep: every member over every seed through the one loop, resumable run by run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from data.makers import make_image_folder
+from muxnet.ablation import AblationConfig, AblationError, Figure, Line, Member, format_table, run_ablation
+from muxnet.ablation.figures import FIGURES, get_figure
+from muxnet.models.spec import NetworkSpec
+from muxnet.profiling import profile_spec
+from process_tree import wait_for
+
+from .figures import TINY_RUN, tiny_figure
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    return make_image_folder(tmp_path / "data", corrupt=False)
+
+
+def quiet(line: str) -> None:
+    pass
+
+
+def _config(output: Path, data: Path, seeds: int = 2, overrides=TINY_RUN) -> AblationConfig:
+    return AblationConfig(output=str(output), seeds=seeds, data=str(data), overrides=list(overrides))
+
+
+def _recipe(run_dir: Path) -> dict:
+    return yaml.safe_load((run_dir / "recipe.yaml").read_text())
+
+
+def test_two_members_two_seeds_one_epoch(tmp_path, folder):
+    out = tmp_path / "sweep"
+    summary = run_ablation(_config(out, folder), figure=tiny_figure(tmp_path / "specs"), log=quiet)
+    assert (summary["runs_done"], summary["runs_total"], summary["complete"]) == (4, 4, True)
+    assert summary["seeds"] == [0, 1] and summary["epochs"] == 1
+    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    assert (out / "figure.png").stat().st_size > 10_000
+    for member in summary["members"]:
+        assert member["n"] == 2 and [r["seed"] for r in member["runs"]] == [0, 1]
+        assert member["top1"]["low"] <= member["top1"]["value"] <= member["top1"]["high"]
+        # params and MAdds of the network trained (the run's spec file), at the trained size, with the data's classes
+        spec = NetworkSpec.load(_recipe(out / member["run"] / "seed0")["model"]["name"])
+        assert spec.input_size == (3, 16, 16)
+        counted = profile_spec(spec.replace(num_classes=2), (3, 16, 16))
+        assert (member["params"], member["madds"]) == (counted.params, counted.madds)
+    # one recipe for every run: only the model, the seed and the directory differ
+    recipes = [_recipe(out / "runs" / m / f"seed{s}") for m in ("tiny_mux", "tiny_ir") for s in (0, 1)]
+    for recipe in recipes:
+        assert recipe["schedule"]["epochs"] == 1 and recipe["data"]["dataset"] == "imagefolder"
+        for key in ("model", "training", "output"):
+            recipe[key] = {k: v for k, v in recipe[key].items() if k not in ("name", "seed", "dir")}
+    assert all(recipe == recipes[0] for recipe in recipes)
+    assert [r["training"]["seed"] for r in map(_recipe, sorted((out / "runs" / "tiny_ir").iterdir()))] == [0, 1]
+    verdict = summary["verdicts"][0]
+    assert verdict["text"].startswith("multiplexed vs plain: ") and "95% interval" in verdict["text"]
+    table = format_table(summary)
+    assert "tiny_mux" in table and "tiny_ir" in table and "verdicts" in table
+
+
+def test_members_that_are_one_network_share_their_runs(tmp_path, folder):
+    figure = tiny_figure(tmp_path / "specs")
+    mux = figure.lines[0].members[0]
+    twin = Figure("twins", "the same network twice", (Line("a", (mux,)), Line("b", (Member("again", mux.model, "x"),))))
+    trained = []
+
+    def train(recipe, resume, log):
+        trained.append(recipe["output"]["dir"])
+        from muxnet.train import train as real
+        return real(recipe, resume=resume, log=log)
+
+    summary = run_ablation(_config(tmp_path / "sweep", folder), figure=twin, log=quiet, train=train)
+    assert len(trained) == 2 and summary["runs_total"] == 2
+    assert summary["members"][0]["runs"] == summary["members"][1]["runs"]
+
+
+def test_an_existing_sweep_is_refused_and_a_finished_one_resumes_without_training(tmp_path, folder):
+    out, figure = tmp_path / "sweep", tiny_figure(tmp_path / "specs")
+    first = run_ablation(_config(out, folder, seeds=1), figure=figure, log=quiet)
+    with pytest.raises(AblationError, match="already holds an ablation"):
+        run_ablation(_config(out, folder, seeds=1), figure=figure, log=quiet)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    again = run_ablation(AblationConfig(output=str(out)), resume=True, figure=figure, log=quiet, train=refuse)
+    assert [m["runs"] for m in again["members"]] == [m["runs"] for m in first["members"]]
+    with pytest.raises(AblationError, match="cannot change"):
+        run_ablation(AblationConfig(output=str(out), overrides=["schedule.epochs=3"]), resume=True, figure=figure)
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from ablation.figures import TINY_RUN, tiny_figure
+from muxnet.ablation import AblationConfig, run_ablation
+
+def slow(line):  # each epoch line comes after last.pt is written: room to kill a run between its epochs
+    if "train loss" in line:
+        time.sleep(0.4)
+
+out, data = Path(sys.argv[1]), sys.argv[2]
+config = AblationConfig(output=str(out), seeds=2, data=data, overrides=[*TINY_RUN, "schedule.epochs=2"])
+run_ablation(config, figure=tiny_figure(out.parent / "specs"), log=slow)
+"""
+
+
+def _losses(out: Path) -> dict:
+    return {str(p.parent.relative_to(out)): [json.loads(line)["train_loss"] for line in p.read_text().splitlines()]
+            for p in sorted(out.glob("runs/*/seed*/metrics.jsonl"))}
+
+
+def test_kill_9_mid_sweep_then_resume_gives_the_uninterrupted_result(tmp_path, folder):
+    overrides = [*TINY_RUN, "schedule.epochs=2"]
+    reference = tmp_path / "reference"
+    expected = run_ablation(_config(reference, folder, overrides=overrides), figure=tiny_figure(tmp_path / "specs"),
+                            log=quiet)
+
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(out), str(folder)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # kill when the second run has finished its first epoch: the first run is done, the second half-way
+    wait_for(lambda: (out / "runs/tiny_ir/seed0/last.pt").is_file() or proc.poll() is not None, 120,
+             "the second run's first epoch")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (out / "runs/tiny_mux/seed0/summary.json").is_file()
+    assert not (out / "runs/tiny_ir/seed0/summary.json").is_file(), "the kill must land mid-sweep"
+    finished = (out / "runs/tiny_mux/seed0/summary.json").stat().st_mtime_ns
+
+    trained = []
+
+    def train(recipe, resume, log):
+        trained.append((Path(recipe["output"]["dir"]).relative_to(out.resolve()).as_posix(), resume))
+        from muxnet.train import train as real
+        return real(recipe, resume=resume, log=log)
+
+    resumed = run_ablation(AblationConfig(output=str(out)), resume=True, figure=tiny_figure(tmp_path / "specs"),
+                           log=quiet, train=train)
+    assert trained == [("runs/tiny_ir/seed0", True), ("runs/tiny_mux/seed1", False), ("runs/tiny_ir/seed1", False)]
+    assert (out / "runs/tiny_mux/seed0/summary.json").stat().st_mtime_ns == finished
+    def scores(summary):
+        return [[{k: r[k] for k in ("seed", "top1", "val_top1", "epochs")} for r in m["runs"]]
+                for m in summary["members"]]
+
+    assert scores(resumed) == scores(expected) and resumed["complete"]
+    assert _losses(out) == _losses(reference)  # bit-exact training, the killed run included
+    for run in ("runs/tiny_ir/seed0", "runs/tiny_mux/seed1"):
+        assert (out / run / "last.safetensors").read_bytes() == (reference / run / "last.safetensors").read_bytes()
+
+
+def test_every_claim_names_members_of_its_figure():
+    for figure in FIGURES.values():
+        names = {m.name for m in figure.members} | {line.name for line in figure.lines}
+        for claim in figure.claims:
+            for side in (claim.a, claim.b):
+                assert set(side if isinstance(side, tuple) else (side,)) <= names, (figure.name, claim.text)
+
+
+def test_fig8b_resolution_points_are_the_papers_fractions_of_the_data_size():
+    resolution = next(line for line in get_figure("fig8b").lines if line.name == "resolution r")
+    assert [m.image_size(224) for m in resolution.members] == [224, 192, 160]
+    assert [m.image_size(32) for m in resolution.members] == [32, 28, 24]
+    assert {m.model for m in resolution.members} == {"mobilenetv2_baseline_100"}
