@@ -217,6 +217,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     return search_from_args(args)
 
 
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from .ablation.cli import ablate_from_args
+
+    return ablate_from_args(args)
+
+
 def _task(command: str):
     if command == "detect":
         from .detection.task import DetectionTask
@@ -488,6 +494,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_search_arguments(p)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ablate", help="train every member of one of the papers' ablation figures over several seeds "
+                       "and test its claims ('list' names the figures and families)")
+    from .ablation.cli import add_ablate_arguments
+
+    add_ablate_arguments(p)
+    p.set_defaults(func=cmd_ablate)
 
     _add_task_parser(sub, "detect", "SSD/SSDLite object detection with MUXNet backbones (VOC layout)", "VOCdevkit",
                      "SSDLite on MUXNet-xs over the embedded digit scenes")
