@@ -85,7 +85,7 @@ def _gradient_boosting(seed: int):
 def _mlp(seed: int):
     from sklearn.neural_network import MLPRegressor
 
-    return MLPRegressor(hidden_layer_sizes=(32,), alpha=1e-2, solver="lbfgs", max_iter=500, random_state=seed)
+    return MLPRegressor(hidden_layer_sizes=(32,), alpha=1e-2, solver="lbfgs", max_iter=200, random_state=seed)
 
 
 def _rbf(seed: int):
@@ -100,12 +100,23 @@ MODELS: dict[str, Callable[[int], object]] = {"gp": _gaussian_process, "rf": _ra
 
 
 def _fit(model, X: np.ndarray, y: np.ndarray):
-    with warnings.catch_warnings():  # small samples: lbfgs iteration limits and GP bounds warn, the fit stands
+    from threadpoolctl import threadpool_limits
+
+    # small samples: lbfgs iteration limits and GP bounds warn, and the fit stands; matrices of a few hundred
+    # rows are fastest on one BLAS thread (with several, a loaded machine made the MLP's fits 30 times slower)
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
         return model.fit(X, y)
 
 
 def _predict(model, X: np.ndarray, with_std: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _predict_mean_std(model, X, with_std)
+
+
+def _predict_mean_std(model, X: np.ndarray, with_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
     if with_std and hasattr(model, "kernel_"):  # a fitted Gaussian process
         mean, std = model.predict(X, return_std=True)
         return mean, std

@@ -45,11 +45,13 @@ class SurrogateMOEAD(MOEAD):
     """
 
     def __init__(self, space, weights: np.ndarray, costs: Callable[[Genome], Sequence[float]], proposals: int = 30,
-                 predictor: Predictor | None = None, **moead_options):
+                 predictor: Predictor | None = None, rounds: int = 3, elite: int = 3, **moead_options):
         super().__init__(space, weights, **moead_options)
         if proposals < 1:
             raise ValueError(f"proposals: at least 1 per sub-problem, got {proposals}")
-        self.costs, self.proposals = costs, int(proposals)
+        if rounds < 1 or elite < 1:
+            raise ValueError(f"rounds and elite: at least 1, got {rounds} and {elite}")
+        self.costs, self.proposals, self.rounds, self.elite = costs, int(proposals), int(rounds), int(elite)
         self.predictor = predictor if predictor is not None else AdaptivePredictor(GenomeEncoder(space))
         self._seed = int(moead_options.get("seed", 0))
         self.evaluated: list[Genome] = []  # every evaluation told, successful ones only: the training set
@@ -103,22 +105,37 @@ class SurrogateMOEAD(MOEAD):
         return True
 
     def _screen(self, k: int, fitted: bool) -> tuple[Genome, dict | None]:
-        """Sub-problem ``k``'s child: the best predicted of its distinct, never proposed proposals."""
+        """Sub-problem ``k``'s child: the best predicted of its distinct, never proposed proposals. The first
+        round is MOEA/D's offspring (crossover of neighbours, mutation); each later round mutates one gene of
+        the round's best predicted proposals, a short local search on the predictor."""
         first = self._offspring(k)
         if not fitted:  # MOEA/D's own child
             return self._unseen(first), None
         pool: list[Genome] = []
-        for child in [first, *(self._offspring(k) for _ in range(self.proposals - 1))]:
-            if child not in self.seen and child not in pool:
-                pool.append(child)
+        means, stds, scores = [], [], []
+        per_round = -(-self.proposals // self.rounds)
+        for round_ in range(self.rounds):
+            if round_ == 0:
+                children = [first, *(self._offspring(k) for _ in range(per_round - 1))]
+            else:
+                if not pool:
+                    break
+                elite = [pool[i] for i in np.argsort(scores, kind="stable")[:self.elite]]
+                children = [tuple(self.space.mutate_one(elite[i % len(elite)], self.rng)) for i in range(per_round)]
+            fresh = [c for c in dict.fromkeys(children) if c not in self.seen and c not in pool]
+            if not fresh:
+                continue
+            costs = np.array([self.costs(g) for g in fresh], dtype=float).reshape(len(fresh), -1)
+            mean, std = self.predictor.predict(fresh, costs)
+            pool += fresh
+            means += list(mean)
+            stds += [None] * len(fresh) if std is None else list(std)
+            scores += list(self.scalarization(np.column_stack([mean, costs]), self.weights[k], self._ideal_point()))
         if not pool:  # every proposal was evaluated before: MOEA/D's way out
             return self._unseen(first), None
-        costs = np.array([self.costs(g) for g in pool], dtype=float).reshape(len(pool), -1)
-        mean, std = self.predictor.predict(pool, costs)
-        F = np.column_stack([mean, costs])
-        scores = self.scalarization(F, self.weights[k], self._ideal_point())
         best = int(np.argmin(scores))
-        note = {"predicted_error": float(mean[best]), "predicted_std": None if std is None else float(std[best]),
+        note = {"predicted_error": float(means[best]),
+                "predicted_std": None if stds[best] is None else float(stds[best]),
                 "model": self.predictor.name, "tau": float(self.predictor.tau), "proposals": len(pool)}
         return pool[best], note
 
