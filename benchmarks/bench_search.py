@@ -1,92 +1,250 @@
-"""MOEA/D against regularized evolution at equal budget: the paper's Fig. 9 protocol.
+"""Search algorithms at equal budget: MOEA/D, surrogate-assisted MOEA/D and regularized evolution (Fig. 9).
 
-Both algorithms run through the same driver, with the same targets, scalarisation and number of proposed
+Every algorithm runs through the same driver, with the same targets, scalarisation and number of proposed
 models. Regularized evolution splits its budget into one run per target; MOEA/D solves all sub-problems
-together. For each seed and target the table prints the best scalarised value among everything the run
-evaluated (``--scalarization``, default the search's ASF; ``pbi`` for the paper's; lower is better) and that
-pick's relative distance to the target; below it, per target, the mean over seeds, how many seeds each
-algorithm won, and a paired Wilcoxon signed-rank test over the seeds (two-sided p).
+together; ``moead-surrogate`` is MOEA/D whose children are an accuracy predictor's picks among 30 proposals per
+sub-problem. What is counted is **trained candidates**: the archive's rows in the order they were evaluated
+(the in-process executor keeps that order). For each seed and target, the best scalarised value (``--scalarization``,
+default the search's ASF; lower is better) among the first n trained candidates gives a best-so-far curve;
+from it, per target:
+
+* the trained candidates needed to come within ``--within`` (0.005) of the optimum (the table's best
+  genome; on the synthetic evaluator, where no optimum is known, the best any run of any algorithm found); a run
+  that never does counts as budget + 1 (censored, so the plain algorithms' counts and the ratios are
+  underestimates);
+* the best value reached after each of ``--checkpoints`` (25, 50, 126) trained candidates;
+* paired Wilcoxon signed-rank tests over the seeds (two-sided p): the surrogate against each other algorithm.
 
 The evaluator is either the project's tabular benchmark (``--table``, made by
 ``benchmarks/build_tabular_benchmark.py``: every genome of an enumerable sub-space proxy-trained once, so a
-search is a sequence of look-ups and the best value the table holds for each target is known: the table also
-prints each algorithm's gap to it), or the deterministic synthetic stand-in (``--synthetic``; error falls with
-capacity, plus genome-seeded noise) over the whole ``small`` space.
+search is a sequence of look-ups and the optimum is known), or the deterministic synthetic stand-in
+(``--synthetic``; error falls with capacity, plus genome-seeded noise) over the whole ``small`` space.
 
-    python benchmarks/bench_search.py --table benchmarks/data/tabular_small.csv.gz --plot fig9.png
-    python benchmarks/bench_search.py --synthetic --seeds 0 1 2 --population 18 --generations 6
+**Several seeds per genome.** ``--table`` takes several files (one seed each), or a file with a ``seed``
+column (a row per genome and seed). The search then looks errors up in the first seed's table (what one proxy
+training run would have measured), while every result is scored against the per-genome mean over all seeds
+(``--score mean``, the default; ``--score searched`` scores against the searched seed): the optimum of the mean
+table is the genome that is best, not the luckiest draw. With one seed the two are the same.
+
+    python benchmarks/bench_search.py --table benchmarks/data/tabular_small.csv.gz --seeds $(seq 0 19) \\
+        --curves docs/images/surrogate_table.png
+    python benchmarks/bench_search.py --synthetic --seeds $(seq 0 19) --curves docs/images/surrogate_synthetic.png
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import gzip
 import json
+import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import t as student_t
 from scipy.stats import wilcoxon
 
 from muxnet.search.decomposition import parse_targets
-from muxnet.search.driver.search_run import SearchConfig, build_problem, run_search
-from muxnet.search.evaluators import TableEvaluator
+from muxnet.search.driver.search_run import SearchConfig, SearchProblem, build_problem, run_search
 from muxnet.search.objectives import ComplexityCache
 from muxnet.search.space import SearchSpace, parse_genome_key
 
 # Three targets spread over the tabular benchmark's range (params 0.41-0.58M, MAdds 1.41-2.18M).
 TABLE_TARGETS = "params=0.45M,madds=1.55M;params=0.5M,madds=1.8M;params=0.56M,madds=2.05M"
+ALGORITHMS = ("moead", "moead-surrogate", "re")
+LABELS = {"moead": "MOEA/D", "moead-surrogate": "MOEA/D + surrogate", "re": "RE (split)"}
 
 
-def table_optimum(config: SearchConfig) -> list[float]:
-    """Per target, the best scalarised value any genome of the table reaches (the search's own problem, built
-    from ``config``)."""
-    table = TableEvaluator(config.evaluator[len("table:"):])
-    space = SearchSpace.covering([parse_genome_key(k) for k in table.table], config.preset)
+# -- tables -------------------------------------------------------------------------------------------------------
+def _read_rows(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"genome", "error"} <= set(reader.fieldnames):
+            sys.exit(f"{path}: a tabular benchmark needs the columns 'genome' and 'error'")
+        return list(reader)
+
+
+def load_seed_tables(paths: list[Path]) -> list[dict[str, float]]:
+    """One ``genome -> error`` table per seed: each file is one seed, unless it has a ``seed`` column, whose
+    values then split it (in order of first appearance). Every seed must cover the same genomes."""
+    tables: list[dict[str, float]] = []
+    for path in paths:
+        rows = _read_rows(path)
+        if rows and "seed" in rows[0]:
+            by_seed: dict[str, dict[str, float]] = {}
+            for row in rows:
+                by_seed.setdefault(row["seed"], {})[row["genome"]] = float(row["error"])
+            tables += list(by_seed.values())
+        else:
+            tables.append({row["genome"]: float(row["error"]) for row in rows if row["error"] != ""})
+    for i, table in enumerate(tables[1:], start=1):
+        if set(table) != set(tables[0]):
+            sys.exit(f"--table: seed {i} covers {len(table)} genomes, seed 0 {len(tables[0])}; every seed must "
+                     "cover the same genomes")
+    return tables
+
+
+def mean_table(tables: list[dict[str, float]]) -> dict[str, float]:
+    return {genome: float(np.mean([t[genome] for t in tables])) for genome in tables[0]}
+
+
+# -- scoring -----------------------------------------------------------------------------------------------------
+def problem_for(config: SearchConfig, genomes) -> tuple[SearchProblem, ComplexityCache]:
+    """The search's own problem (normaliser, sub-problems, scalarisation) for ``config``: over the sub-space the
+    table's ``genomes`` span, or the whole space."""
+    space = SearchSpace.covering(genomes, config.preset) if genomes else SearchSpace(config.preset)
     complexity = ComplexityCache(space)
-    problem = build_problem(config, space, complexity, parse_targets(config.targets))
+    return build_problem(config, space, complexity, parse_targets(config.targets)), complexity
+
+
+def target_scores(problem: SearchProblem, complexity: ComplexityCache, genomes: list[str],
+                  errors: list[float]) -> np.ndarray:
+    """(targets, genomes): each genome's scalarised value for each target (``inf`` where the error is)."""
     raw = []
-    for key, error in table.table.items():
+    for key, error in zip(genomes, errors):
         cost = complexity(parse_genome_key(key))
         raw.append((error, cost.params, cost.madds))
-    F = problem.normaliser.normalise_many(np.array(raw))
-    return [float(scores.min()) for scores in problem.target_scores(F)]
+    F = problem.normaliser.normalise_many(np.array(raw, dtype=float))
+    scores = np.stack(problem.target_scores(F))
+    return np.where(np.isfinite(np.array(errors, dtype=float))[None], scores, np.inf)
 
 
-def run_once(config: SearchConfig) -> dict:
+def run_once(config: SearchConfig, score_table: dict[str, float] | None, problem: SearchProblem,
+             complexity: ComplexityCache) -> dict:
+    """One search; per target its best-so-far curve over trained candidates (archive order), scored with the
+    run's own errors or, given ``score_table``, with that table's."""
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_search(config, tmp, log=lambda _line: None)
-        summary = json.loads((Path(tmp) / "summary.json").read_text())
-    picks = [t["models"][0] for t in summary["best_per_target"]]
-    return {"evaluations": result.evaluations, "best": [p["scalarized"] for p in picks],
-            "distance": [p["distance"] for p in picks]}
+        started = time.perf_counter()
+        run_search(config, tmp, log=lambda _line: None)
+        seconds = time.perf_counter() - started
+        with sqlite3.connect(Path(tmp) / "archive.sqlite") as db:
+            rows = db.execute("SELECT genome, status, error, predicted_error, predictor FROM evaluations "
+                              "ORDER BY id").fetchall()
+    genomes = [r[0] for r in rows]
+    errors = [(score_table[g] if score_table else e) if s == "ok" else np.inf for g, s, e, *_ in rows]
+    curves = np.minimum.accumulate(target_scores(problem, complexity, genomes, errors), axis=1)
+    picked = [(e, p, json.loads(m)["tau"]) for _, s, e, p, m in rows if p is not None and s == "ok"]
+    return {"evaluations": len(rows), "seconds": seconds, "curves": curves.tolist(),
+            "predicted": [[e, p] for e, p, _ in picked], "taus": [t for *_, t in picked]}
 
 
-def paired_test(moead: np.ndarray, re: np.ndarray) -> float:
+def curve_at(curve: list[float], n: int) -> float:
+    """Best value within the first ``n`` trained candidates (the last value when the run trained fewer)."""
+    return float(curve[min(n, len(curve)) - 1])
+
+
+def to_reach(curve: list[float], goal: float, censored: int) -> int:
+    """Trained candidates until the curve is within the goal; ``censored`` when it never is."""
+    hits = np.flatnonzero(np.asarray(curve) <= goal + 1e-12)
+    return int(hits[0]) + 1 if len(hits) else censored
+
+
+def paired_p(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sided p of the Wilcoxon signed-rank test over seeds (1.0 when the two never differ)."""
-    if np.allclose(moead, re):
+    if np.allclose(a, b):
         return 1.0
-    return float(wilcoxon(moead, re, zero_method="zsplit").pvalue)
+    return float(wilcoxon(a, b, zero_method="zsplit").pvalue)
 
 
-def plot(results: dict, targets: list[str], optimum: list[float] | None, path: Path, name: str) -> None:
+def interval(values: np.ndarray) -> tuple[float, float]:
+    """Mean and the half-width of its 95% t-interval over seeds."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()), float("nan")
+    return float(values.mean()), float(student_t.ppf(0.975, len(values) - 1) * values.std(ddof=1)
+                                       / np.sqrt(len(values)))
+
+
+# -- report ------------------------------------------------------------------------------------------------------
+def report(results: dict[str, list[dict]], labels: list[str], optimum: list[float], reference: str, budget: int,
+           checkpoints: list[int], within: float) -> None:
+    names = list(results)
+    surrogate = "moead-surrogate" if "moead-surrogate" in results else None
+    for t, label in enumerate(labels):
+        goal = optimum[t] + within
+        print(f"\ntarget {t + 1} ({label}): {reference} {optimum[t]:.4f}; within {within} means ASF <= {goal:.4f}")
+        head = "".join(f"  best@{c:<4} mean ± 95%   " for c in checkpoints)
+        print(f"  {'algorithm':<20}{'reached':>8}  {'trained to reach: mean ± 95%':<29}{'median':>7}{head}")
+        reach = {}
+        for name in names:
+            curves = [run["curves"][t] for run in results[name]]
+            reach[name] = np.array([to_reach(c, goal, budget + 1) for c in curves])
+            reached = int((reach[name] <= budget).sum())
+            mean, half = interval(reach[name])
+            cells = ""
+            for c in checkpoints:
+                m, h = interval(np.array([curve_at(curve, c) for curve in curves]))
+                cells += f"  {m:>8.4f} ± {h:<6.4f}      "
+            print(f"  {LABELS.get(name, name):<20}{reached:>5}/{len(curves):<2}  {mean:>7.1f} ± {half:<5.1f}"
+                  f"{'':<15}{np.median(reach[name]):>7.0f}{cells}")
+        if surrogate is None:
+            continue
+        for other in names:
+            if other == surrogate:
+                continue
+            ratio = reach[other].mean() / reach[surrogate].mean()
+            median_ratio = np.median(reach[other]) / np.median(reach[surrogate])
+            tests = ", ".join(
+                f"best@{c} p = "
+                f"{paired_p(np.array([curve_at(r['curves'][t], c) for r in results[surrogate]]), np.array([curve_at(r['curves'][t], c) for r in results[other]])):.3g}"  # noqa: E501
+                for c in checkpoints)
+            print(f"  surrogate vs {LABELS.get(other, other)}: {ratio:.2f}x fewer trained to reach (means; medians "
+                  f"{median_ratio:.2f}x), Wilcoxon p = {paired_p(reach[surrogate], reach[other]):.3g}; {tests}")
+
+
+def plot_final(results: dict[str, list[dict]], labels: list[str], optimum: list[float] | None, path: Path,
+               name: str) -> None:
+    """Fig. 9's box plot: per target, each algorithm's best value at the full budget over seeds."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(targets), figsize=(3.6 * len(targets), 3.4), squeeze=False)
-    for t, (ax, label) in enumerate(zip(axes[0], targets)):
-        data = [[run["best"][t] for run in results[a]] for a in ("moead", "re")]
-        ax.boxplot(data, tick_labels=["MOEA/D", "RE (split)"])
+    fig, axes = plt.subplots(1, len(labels), figsize=(3.6 * len(labels), 3.4), squeeze=False)
+    for t, (ax, label) in enumerate(zip(axes[0], labels)):
+        data = [[run["curves"][t][-1] for run in runs] for runs in results.values()]
+        ax.boxplot(data, tick_labels=[LABELS.get(a, a) for a in results])
         for i, values in enumerate(data, start=1):
             ax.scatter(np.full(len(values), i) + np.linspace(-0.08, 0.08, len(values)), values, s=10, alpha=0.6)
         if optimum is not None:
             ax.axhline(optimum[t], color="grey", linestyle="--", linewidth=1, label="table optimum")
             ax.legend(fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
         ax.set_title(f"target {t + 1}: {label}", fontsize=8)
         ax.set_ylabel(f"best {name} (lower is better)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+def plot_curves(results: dict[str, list[dict]], labels: list[str], optimum: list[float], budget: int, path: Path,
+                name: str, reference: str) -> None:
+    """Best-so-far gap to the optimum against trained candidates: the mean over seeds and its 95% t-interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(labels), figsize=(4.0 * len(labels), 3.4), squeeze=False)
+    x = np.arange(1, budget + 1)
+    for t, (ax, label) in enumerate(zip(axes[0], labels)):
+        for algorithm, runs in results.items():
+            gaps = np.array([[curve_at(run["curves"][t], n) - optimum[t] for n in x] for run in runs])
+            mean = gaps.mean(axis=0)
+            half = student_t.ppf(0.975, len(runs) - 1) * gaps.std(axis=0, ddof=1) / np.sqrt(len(runs)) \
+                if len(runs) > 1 else np.zeros_like(mean)
+            line, = ax.plot(x, mean, label=LABELS.get(algorithm, algorithm), linewidth=1.2)
+            ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.axhline(0.005, color="grey", linestyle="--", linewidth=0.8, label="within 0.005")
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_title(f"target {t + 1}: {label}", fontsize=8)
+        ax.set_xlabel("trained candidates", fontsize=8)
+        ax.set_ylabel(f"best {name} - {reference}", fontsize=8)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"wrote {path}")
@@ -95,66 +253,83 @@ def plot(results: dict, targets: list[str], optimum: list[float] | None, path: P
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--table", type=Path, help="a tabular benchmark (.csv.gz from build_tabular_benchmark.py)")
+    source.add_argument("--table", type=Path, nargs="+",
+                        help="a tabular benchmark (.csv.gz from build_tabular_benchmark.py); several files, or a "
+                        "'seed' column, give several seeds per genome")
     source.add_argument("--synthetic", action="store_true", help="the synthetic evaluator over the whole space")
     parser.add_argument("--targets", help="default: three targets inside the table's range, or the search's "
                         "default targets with --synthetic")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=ALGORITHMS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument("--population", type=int, default=18, help="sub-problems (MOEA/D's population)")
     parser.add_argument("--generations", type=int, default=6,
                         help="budget = population x (generations + 1) proposed models for each algorithm")
     parser.add_argument("--scalarization", default=SearchConfig().scalarization)
+    parser.add_argument("--checkpoints", type=int, nargs="+", default=[25, 50, 126],
+                        help="report the best value after this many trained candidates")
+    parser.add_argument("--within", type=float, default=0.005, help="how close to the optimum counts as reached")
+    parser.add_argument("--score", choices=("mean", "searched"), default="mean",
+                        help="score against the per-genome mean over the table's seeds, or the searched seed")
     parser.add_argument("--json", type=Path, help="write every run's numbers here")
-    parser.add_argument("--plot", type=Path, help="write a box plot per target here (PNG)")
+    parser.add_argument("--curves", type=Path, help="plot best-so-far against trained candidates here (PNG)")
+    parser.add_argument("--plot", type=Path, help="box plot of the best value at the full budget per target (PNG)")
     args = parser.parse_args()
 
-    if args.table is not None and not args.table.is_file():
-        sys.exit(f"no tabular benchmark at {args.table}; build it with benchmarks/build_tabular_benchmark.py")
-    evaluator = "synthetic" if args.synthetic else f"table:{args.table}"
+    for path in args.table or []:
+        if not path.is_file():
+            sys.exit(f"no tabular benchmark at {path}; build it with benchmarks/build_tabular_benchmark.py")
     targets = args.targets or (SearchConfig().targets if args.synthetic else TABLE_TARGETS)
+    budget = args.population * (args.generations + 1)
+    checkpoints = [c for c in args.checkpoints if c <= budget]
+    with tempfile.TemporaryDirectory() as tables_dir:
+        tables = load_seed_tables(args.table) if args.table else []
+        score_table = None
+        if tables:
+            searched = Path(tables_dir) / "searched.csv"  # the first seed: what the search looks up
+            searched.write_text("genome,error\n" + "".join(f"{g},{e!r}\n" for g, e in tables[0].items()))
+            score_table = mean_table(tables) if args.score == "mean" else tables[0]
+        evaluator = "synthetic" if args.synthetic else f"table:{searched}"
 
-    def config(algorithm: str, seed: int) -> SearchConfig:
-        return SearchConfig(algorithm=algorithm, evaluator=evaluator, restrict_to_table=not args.synthetic,
-                            targets=targets, population=args.population, generations=args.generations,
-                            seed=seed, scalarization=args.scalarization)
+        def config(algorithm: str, seed: int) -> SearchConfig:
+            return SearchConfig(algorithm=algorithm, evaluator=evaluator, restrict_to_table=not args.synthetic,
+                                targets=targets, population=args.population, generations=args.generations,
+                                seed=seed, scalarization=args.scalarization)
 
-    optimum = None if args.synthetic else table_optimum(config("moead", 0))
-    results: dict[str, list[dict]] = {"moead": [], "re": []}
-    started = time.perf_counter()
-    for seed in args.seeds:
-        for algorithm in results:
-            results[algorithm].append(run_once(config(algorithm, seed)))
-    seconds = time.perf_counter() - started
+        genomes = [parse_genome_key(g) for g in score_table] if score_table else None
+        problem, complexity = problem_for(config("moead", 0), genomes)
+        results: dict[str, list[dict]] = {a: [] for a in args.algorithms}
+        started = time.perf_counter()
+        for seed in args.seeds:
+            for algorithm in results:
+                results[algorithm].append(run_once(config(algorithm, seed), score_table, problem, complexity))
+        seconds = time.perf_counter() - started
 
     labels = targets.split(";")
+    if score_table:
+        keys = list(score_table)
+        optimum = [float(s.min()) for s in target_scores(problem, complexity, keys, [score_table[k] for k in keys])]
+        reference = ("table optimum" if len(tables) == 1 else f"optimum of the per-genome mean of {len(tables)} seeds"
+                     if args.score == "mean" else f"optimum of the searched seed (of {len(tables)})")
+    else:  # no known optimum: the best any run found
+        optimum = [min(min(run["curves"][t]) for runs in results.values() for run in runs) for t in range(len(labels))]
+        reference = "best of all runs"
     name = args.scalarization.upper()
-    size = f"{len(TableEvaluator(args.table).table)}-genome table {args.table}" if args.table else "synthetic"
-    print(f"{size}, population {args.population}, {args.generations} generations "
-          f"(budget {config('moead', 0).budget} proposals each), {len(args.seeds)} seeds, scalarisation "
-          f"{args.scalarization}, {seconds:.0f} s")
-    header = "".join(f"  best {name} t{i + 1:<3} dist" for i in range(len(labels)))
-    print(f"{'algorithm':<10}{'seed':>5}{'evals':>7}{header}")
+    size = f"{len(tables[0])}-genome table ({len(tables)} seed(s))" if tables else "synthetic (whole small space)"
+    print(f"{size}, population {args.population}, {args.generations} generations (budget {budget} proposals "
+          f"each), {len(args.seeds)} seeds, {name}, {seconds:.0f} s")
     for algorithm, runs in results.items():
-        for seed, run in zip(args.seeds, runs):
-            cells = "".join(f"  {b:>11.4f} {d:>4.0%}" for b, d in zip(run["best"], run["distance"]))
-            print(f"{algorithm:<10}{seed:>5}{run['evaluations']:>7}{cells}")
-    print(f"\nper target over {len(args.seeds)} seeds ({name}, lower is better; wins: seeds where one is "
-          "strictly lower)")
-    for t, label in enumerate(labels):
-        moead = np.array([run["best"][t] for run in results["moead"]])
-        re = np.array([run["best"][t] for run in results["re"]])
-        gap = "" if optimum is None else (f", table optimum {optimum[t]:.4f} (mean gap MOEA/D "
-                                          f"{moead.mean() - optimum[t]:.4f}, RE {re.mean() - optimum[t]:.4f})")
-        print(f"  target {t + 1} ({label}): MOEA/D {moead.mean():.4f} ± {moead.std():.4f}, RE {re.mean():.4f} ± "
-              f"{re.std():.4f}; wins MOEA/D {int((moead < re).sum())}, RE {int((re < moead).sum())}; "
-              f"Wilcoxon p = {paired_test(moead, re):.3g}{gap}")
-    for algorithm, runs in results.items():
-        print(f"  {algorithm}: distinct models evaluated {np.mean([r['evaluations'] for r in runs]):.1f} on average")
+        taus = [t for run in runs for t in run["taus"]]
+        extra = f", predictor tau of its picks {np.mean(taus):.2f} on average" if taus else ""
+        print(f"  {LABELS.get(algorithm, algorithm)}: {np.mean([r['evaluations'] for r in runs]):.1f} trained "
+              f"candidates, {np.mean([r['seconds'] for r in runs]):.1f} s a run{extra}")
+    report(results, labels, optimum, reference, budget, checkpoints, args.within)
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "targets": labels,
-                                         "optimum": optimum, "results": results}, indent=1))
+                                         "optimum": optimum, "results": results}))
+    if args.curves:
+        plot_curves(results, labels, optimum, budget, args.curves, name, reference)
     if args.plot:
-        plot(results, labels, optimum, args.plot, name)
+        plot_final(results, labels, optimum if score_table else None, args.plot, name)
 
 
 if __name__ == "__main__":
