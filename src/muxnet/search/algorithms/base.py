@@ -5,6 +5,11 @@ vectors back (a failed candidate is a row of ``inf``), stops when the algorithm 
 ``state_dict()`` after every ``tell``. It never branches on an algorithm's name: an algorithm registers a class
 whose :meth:`SearchAlgorithm.from_subproblems` builds it from the sub-problems, the scalarisation and the
 budget (models proposed).
+
+Two optional attributes, read with ``getattr`` where an algorithm has them: ``screened`` (genome -> a dict
+with ``predicted_error`` and what else the archive should keep about why the genome was proposed, for the
+genomes of the last ``ask``; the surrogate-assisted MOEA/D's predictions) and ``progress_note`` (a few words
+for the progress line, e.g. the predictor's current tau).
 """
 
 from __future__ import annotations
