@@ -158,8 +158,12 @@ class ProxyTrainingEvaluator:
             torch.set_num_threads(self.threads)
         splits = self.data.load()  # once per worker process: kept in a per-process cache
         spec = NetworkSpec.from_dict(task.spec)
-        return train_candidate(spec, splits.train, splits.val, self.epochs, self.batch_size, self.lr,
-                               seed=task.seed, multi_label=splits.multi_label, device=self.device)
+        try:
+            return train_candidate(spec, splits.train, splits.val, self.epochs, self.batch_size, self.lr,
+                                   seed=task.seed, multi_label=splits.multi_label, device=self.device)
+        finally:
+            if torch.cuda.is_available():  # a worker kept for the next candidate may share its GPU with others
+                torch.cuda.empty_cache()
 
     def config(self) -> dict:
         return {"evaluator": self.name, "loop": "train_and_evaluate(digits, adamw)", "epochs": self.epochs,

@@ -146,9 +146,12 @@ class RayExecutor:
             gpus_per_candidate = 1.0 if has_gpus and _may_use_gpu(evaluator) else 0.0
         self.gpus_per_candidate, self.cpus_per_candidate = float(gpus_per_candidate), float(cpus_per_candidate)
         self.evaluator_ref = ray.put(evaluator)
-        # max_retries=0: a lost task comes back here, so that it is retried by this loop's rules and logged
+        # max_retries=0: a lost task comes back here, so that it is retried by this loop's rules and logged.
+        # max_calls=0: workers are kept from one candidate to the next (Ray's default for GPU tasks is a new
+        # process each time, which pays torch's import and the data's set-up per candidate); the evaluator
+        # hands its cached GPU memory back after each candidate instead.
         self.remote_task = ray.remote(num_cpus=self.cpus_per_candidate, num_gpus=self.gpus_per_candidate,
-                                      max_retries=0)(run_task)
+                                      max_retries=0, max_calls=0)(run_task)
         self.node_errors, self.worker_errors = _lost_errors(ray)
 
     def slots(self) -> int:
