@@ -99,6 +99,19 @@ def test_an_existing_sweep_is_refused_and_a_finished_one_resumes_without_trainin
     assert [m["runs"] for m in again["members"]] == [m["runs"] for m in first["members"]]
     with pytest.raises(AblationError, match="cannot change"):
         run_ablation(AblationConfig(output=str(out), overrides=["schedule.epochs=3"]), resume=True, figure=figure)
+    with pytest.raises(AblationError, match="seeds start at 0"):
+        run_ablation(AblationConfig(output=str(out), seed=5), resume=True, figure=figure)
+
+    trained = []
+
+    def train(recipe, resume, log):
+        trained.append((Path(recipe["output"]["dir"]).name, resume))
+        from muxnet.train import train as real
+        return real(recipe, resume=resume, log=log)
+
+    more = run_ablation(AblationConfig(output=str(out), seeds=2), resume=True, figure=figure, log=quiet, train=train)
+    assert trained == [("seed1", False), ("seed1", False)] and more["seeds"] == [0, 1] and more["complete"]
+    assert [m["runs"][0] for m in more["members"]] == [m["runs"][0] for m in first["members"]]
 
 
 KILL_SCRIPT = """

@@ -16,7 +16,7 @@ def add_ablate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=positive_int,
                    help=f"runs per member, seeds --seed, --seed + 1, ... (default {DEFAULT_SEEDS}; with --resume: "
                         "the sweep's, or more to add seeds)")
-    p.add_argument("--seed", type=int, default=0, help="the first seed")
+    p.add_argument("--seed", type=int, help="the first seed (default 0)")
     p.add_argument("--data", metavar="DIR", type=existing_dir,
                    help="data directory, read as muxnet train --data reads it (CIFAR-10/100 pickles or class "
                         "folders); default: the embedded task muxnet train uses")

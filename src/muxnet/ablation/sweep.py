@@ -55,7 +55,7 @@ class AblationConfig:
     figure: str | None = None
     output: str | None = None
     seeds: int | None = None  # None: 3, or on resume the plan's
-    seed: int = 0
+    seed: int | None = None  # the first seed (None: 0, or on resume the plan's)
     recipe: str | None = None
     data: str | None = None
     dataset: str | None = None
@@ -137,6 +137,8 @@ def _resumed_plan(config: AblationConfig, output: Path, figure: Figure | None) -
              if value]
     if given:
         raise AblationError(f"--resume continues the saved recipe and data; {', '.join(given)} cannot change them")
+    if config.seed is not None and config.seed != plan["seeds"][0]:
+        raise AblationError(f"--resume {output}: its seeds start at {plan['seeds'][0]}, not --seed {config.seed}")
     figure = figure or get_figure(plan["figure"])
     if [m.name for m in figure.members] != [m["name"] for m in plan["members"]]:
         raise AblationError(f"{output / PLAN}: its members are not those of {plan['figure']!r} in this muxnet")
@@ -166,7 +168,8 @@ def prepare(config: AblationConfig, resume: bool = False, figure: Figure | None 
     output = Path(config.output or f"runs/ablate-{figure.name}")
     _check_output(output, False)
     recipe = shared_recipe(config)
-    seeds = list(range(config.seed, config.seed + (config.seeds or DEFAULT_SEEDS)))
+    first = config.seed or 0
+    seeds = list(range(first, first + (config.seeds or DEFAULT_SEEDS)))
     return plan_sweep(figure, recipe, seeds, output), figure, output
 
 
