@@ -44,8 +44,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import kendalltau, wilcoxon
 from scipy.stats import t as student_t
-from scipy.stats import wilcoxon
 
 from muxnet.search.decomposition import parse_targets
 from muxnet.search.driver.search_run import SearchConfig, SearchProblem, build_problem, run_search
@@ -222,7 +222,7 @@ def plot_final(results: dict[str, list[dict]], labels: list[str], optimum: list[
 
 
 def plot_curves(results: dict[str, list[dict]], labels: list[str], optimum: list[float], budget: int, path: Path,
-                name: str, reference: str) -> None:
+                name: str, reference: str, within: float) -> None:
     """Best-so-far gap to the optimum against trained candidates: the mean over seeds and its 95% t-interval."""
     import matplotlib
 
@@ -239,8 +239,9 @@ def plot_curves(results: dict[str, list[dict]], labels: list[str], optimum: list
                 if len(runs) > 1 else np.zeros_like(mean)
             line, = ax.plot(x, mean, label=LABELS.get(algorithm, algorithm), linewidth=1.2)
             ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.2, linewidth=0)
-        ax.axhline(0.005, color="grey", linestyle="--", linewidth=0.8, label="within 0.005")
+        ax.axhline(within, color="grey", linestyle="--", linewidth=0.8, label=f"within {within}")
         ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_ylim(bottom=0)  # a gap is never negative; the interval's lower edge can be
         ax.set_title(f"target {t + 1}: {label}", fontsize=8)
         ax.set_xlabel("trained candidates", fontsize=8)
         ax.set_ylabel(f"best {name} - {reference}", fontsize=8)
@@ -257,6 +258,7 @@ def main() -> None:
                         help="a tabular benchmark (.csv.gz from build_tabular_benchmark.py); several files, or a "
                         "'seed' column, give several seeds per genome")
     source.add_argument("--synthetic", action="store_true", help="the synthetic evaluator over the whole space")
+    source.add_argument("--from-json", type=Path, help="print and plot the runs a --json file holds, running nothing")
     parser.add_argument("--targets", help="default: three targets inside the table's range, or the search's "
                         "default targets with --synthetic")
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=ALGORITHMS)
@@ -278,6 +280,19 @@ def main() -> None:
     for path in args.table or []:
         if not path.is_file():
             sys.exit(f"no tabular benchmark at {path}; build it with benchmarks/build_tabular_benchmark.py")
+    if args.from_json is not None:
+        if not args.from_json.is_file():
+            sys.exit(f"--from-json: no file at {args.from_json}")
+        record = json.loads(args.from_json.read_text())
+    else:
+        record = measure(args)
+        if args.json:
+            args.json.write_text(json.dumps(record))
+    present(record, args)
+
+
+def measure(args) -> dict:
+    """Run every algorithm for every seed; the record ``present`` prints and plots (and ``--json`` keeps)."""
     targets = args.targets or (SearchConfig().targets if args.synthetic else TABLE_TARGETS)
     budget = args.population * (args.generations + 1)
     checkpoints = [c for c in args.checkpoints if c <= budget]
@@ -313,23 +328,31 @@ def main() -> None:
     else:  # no known optimum: the best any run found
         optimum = [min(min(run["curves"][t]) for runs in results.values() for run in runs) for t in range(len(labels))]
         reference = "best of all runs"
-    name = args.scalarization.upper()
     size = f"{len(tables[0])}-genome table ({len(tables)} seed(s))" if tables else "synthetic (whole small space)"
-    print(f"{size}, population {args.population}, {args.generations} generations (budget {budget} proposals "
-          f"each), {len(args.seeds)} seeds, {name}, {seconds:.0f} s")
+    header = (f"{size}, population {args.population}, {args.generations} generations (budget {budget} proposals "
+              f"each), {len(args.seeds)} seeds, {args.scalarization.upper()}, {seconds:.0f} s")
+    return {"args": {k: str(v) for k, v in vars(args).items()}, "header": header, "targets": labels,
+            "optimum": optimum, "reference": reference, "known_optimum": bool(score_table), "budget": budget,
+            "checkpoints": checkpoints, "within": args.within, "name": args.scalarization.upper(), "results": results}
+
+
+def present(record: dict, args) -> None:
+    """Print the table of a record (from ``measure`` or a --json file) and draw the plots asked for."""
+    results, labels, optimum = record["results"], record["targets"], record["optimum"]
+    reference, budget, name = record["reference"], record["budget"], record["name"]
+    print(record["header"])
     for algorithm, runs in results.items():
         taus = [t for run in runs for t in run["taus"]]
-        extra = f", predictor tau of its picks {np.mean(taus):.2f} on average" if taus else ""
+        realised = [kendalltau(*np.array(run["predicted"]).T).statistic for run in runs if len(run["predicted"]) > 2]
+        extra = (f", the predictor's cross-validated tau {np.mean(taus):.2f} on average, its picks' predicted "
+                 f"against measured error tau {np.nanmean(realised):.2f}") if taus else ""
         print(f"  {LABELS.get(algorithm, algorithm)}: {np.mean([r['evaluations'] for r in runs]):.1f} trained "
               f"candidates, {np.mean([r['seconds'] for r in runs]):.1f} s a run{extra}")
-    report(results, labels, optimum, reference, budget, checkpoints, args.within)
-    if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "targets": labels,
-                                         "optimum": optimum, "results": results}))
+    report(results, labels, optimum, reference, budget, record["checkpoints"], record["within"])
     if args.curves:
-        plot_curves(results, labels, optimum, budget, args.curves, name, reference)
+        plot_curves(results, labels, optimum, budget, args.curves, name, reference, record["within"])
     if args.plot:
-        plot_final(results, labels, optimum if score_table else None, args.plot, name)
+        plot_final(results, labels, optimum if record["known_optimum"] else None, args.plot, name)
 
 
 if __name__ == "__main__":
