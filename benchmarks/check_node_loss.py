@@ -3,7 +3,7 @@
     python benchmarks/check_node_loss.py [--population 4] [--generations 1] [--keep DIR]
 
 ``ray start --head`` and ``ray start --address`` start two nodes on this machine, each declaring one CPU and one
-(fake) GPU. The search (proxy training on the embedded digits, 48 training images, 1 epoch) asks for half a GPU
+(fake) GPU. The search (proxy training on the embedded digits, 240 training images, 1 epoch) asks for half a GPU
 and half a CPU per candidate, so Ray schedules candidates by GPU and sets ``CUDA_VISIBLE_DEVICES``, and each
 worker, finding no real GPU, trains on the CPU. Once the first candidate is archived, the second node's raylet is
 killed (SIGKILL, as a lost machine stops). The check passes (exit 0) when the search finishes, the candidates the
@@ -54,7 +54,8 @@ def descendants(pid: int) -> list[int]:
             parents[int(entry.name)] = int(text[text.rindex(")") + 2:].split()[1])
     found, frontier = [], [pid]
     while frontier:
-        children = [p for p, parent in parents.items() if parent == frontier.pop()]
+        current = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == current]
         found += children
         frontier += children
     return found
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from muxnet.search.driver import SearchConfig, run_search
 
-    config = SearchConfig(population=args.population, generations=args.generations, epochs=1, max_train_samples=48,
+    config = SearchConfig(population=args.population, generations=args.generations, epochs=1, max_train_samples=240,
                           seed=5, targets="params=0.6M,madds=2M;params=1.5M,madds=5.5M")
     out = args.keep or Path(tempfile.mkdtemp(prefix="node-loss-"))
     started = time.monotonic()

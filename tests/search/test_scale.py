@@ -147,3 +147,68 @@ def test_the_augmentations_act_on_uint8_batches():
     crops = _augment(batch.clone(), "inception")
     assert crops.shape == batch.shape and crops.dtype == torch.uint8 and not torch.equal(crops, batch)
     assert np.isfinite(crops.float().numpy()).all()
+
+
+def _search_args(*argv):
+    import argparse
+
+    from muxnet.search.cli import add_search_arguments
+
+    parser = argparse.ArgumentParser()
+    add_search_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_the_paper_protocol_sets_the_papers_search_and_flags_override_it(tmp_path):
+    from muxnet.search.cli import _config
+
+    config = _config(_search_args("--protocol", "paper", "--data", str(tmp_path)))
+    assert (config.preset, config.population, config.generations, config.epochs, config.max_train_samples,
+            config.scalarization, config.budget) == ("imagenet224", 40, 100, 5, 50_000, "pbi", 4040)
+    assert len(config.targets.split(";")) == 4
+    assert _config(_search_args("--protocol", "paper", "--data", str(tmp_path), "--epochs", "3")).epochs == 3
+    with pytest.raises(ValueError, match="--protocol paper: give --data DIR"):
+        _config(_search_args("--protocol", "paper"))
+    assert _config(_search_args("--protocol", "paper", "--dry-run")).dataset is None  # an estimate needs no data
+
+
+def test_the_papers_targets_are_reachable_in_its_space():
+    from muxnet.search.decomposition import parse_targets
+    from muxnet.search.driver.protocol import PAPER_TARGETS
+    from muxnet.search.driver.search_run import _check_reachable
+    from muxnet.search.objectives import MADDS, PARAMS, ComplexityCache, Normaliser
+    from muxnet.search.sampling import TargetedSampler
+
+    space = SearchSpace("imagenet224")
+    complexity = ComplexityCache(space, [PARAMS, MADDS])
+    normaliser = Normaliser.for_space(space, complexity)
+    sampler = TargetedSampler(space, complexity, normaliser.low, normaliser.span)
+    _check_reachable(sampler, parse_targets(PAPER_TARGETS, ["error", "params", "madds"]), 0.2)
+
+
+def test_a_dry_run_scales_one_timed_step_to_the_search(no_cuda, monkeypatch):
+    from muxnet.search.driver import SearchConfig, protocol
+
+    monkeypatch.setattr(protocol, "time_training_step", lambda spec, batch, device, threads: (0.5, 0.1, "cpu"))
+    config = SearchConfig(population=6, generations=2, epochs=3, max_train_samples=640)
+    data = ProxyData.create("digits", None, 32, max_train_samples=640)
+    e = protocol.estimate_cost(config, data, executor="process", workers=4)
+    assert (e["candidates"], e["train_images"], e["val_images"], e["workers"]) == (18, 640, 270, 4)
+    assert e["steps"] == 640 // 32 * 3 and e["eval_batches"] == 5
+    assert e["candidate_seconds"] == pytest.approx(60 * 0.5 + 5 * 0.1)
+    assert e["wall_seconds"] == pytest.approx(3 * 2 * e["candidate_seconds"])  # 3 generations of 2 rounds of 4
+    assert e["gpu_hours"] == 0
+    text = protocol.format_estimate(e, "test")
+    assert "18 at most" in text and "30.5 s" in text and "workers         4" in text
+
+
+def test_the_timed_step_runs_on_the_device_a_worker_would_pick(no_cuda):
+    from muxnet.search.driver.protocol import time_training_step
+
+    spec = SearchSpace("small").decode(SearchSpace("small").extreme_genomes()[0])
+    threads = torch.get_num_threads()
+    try:
+        step, evaluation, device = time_training_step(spec, 4, "cuda", threads=1, steps=1)
+    finally:
+        torch.set_num_threads(threads)
+    assert device == "cpu" and step > 0 and evaluation > 0

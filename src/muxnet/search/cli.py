@@ -9,6 +9,8 @@ from pathlib import Path
 from ..runtime.arguments import add_alias, add_resume, existing_dir, non_negative_int, positive_int
 from .algorithms import ALGORITHMS
 from .driver import DEFAULT_TARGETS, SearchConfig, recorded_config, run_search
+from .driver.protocol import PROTOCOLS, estimate_cost, format_estimate
+from .evaluators import check_device
 from .executors import EXECUTORS
 from .scalarization import SCALARIZATIONS
 
@@ -50,14 +52,64 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                    help="'train' (proxy training), 'synthetic' (a cheap surrogate) or 'table:PATH' (CSV/SQLite)")
     p.add_argument("--restrict-to-table", action="store_true",
                    help="with --evaluator table:PATH, search only the sub-space the table's genomes span")
+    p.add_argument("--protocol", choices=sorted(PROTOCOLS),
+                   help="a preset protocol: 'paper' is the paper's search (imagenet224, 50K training images at "
+                        "224x224, 5 epochs, population 40, 100 generations, four targets, PBI; needs --data); "
+                        "flags given with it override its values")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what the search will cost (candidates, seconds per candidate measured with one "
+                        "short timed step here, workers, wall-clock and GPU-hours) and stop")
+    p.add_argument("--device", default=None, type=_device,
+                   help="where each candidate trains: 'auto' (default: the worker's GPU when it has one, with AMP "
+                        "and channels-last; else the CPU), 'cpu', 'cuda' or 'cuda:N' (checked on this machine); "
+                        "a GPU a worker does not have falls back to its CPU")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="where a data directory's uint8 proxy cache is written once and memory-mapped by every "
+                        "worker (default: $MUXNET_CACHE_DIR or ~/.cache/muxnet; on a cluster, a shared "
+                        "filesystem or the same local path on each node)")
     p.add_argument("--executor", default="process", choices=EXECUTORS)
-    p.add_argument("--workers", type=positive_int, help="parallel evaluations (default: one per CPU core)")
+    p.add_argument("--workers", type=positive_int,
+                   help="parallel evaluations (default: one per GPU when there are several, else one per CPU core)")
     p.add_argument("--ray-address", help="Ray cluster address ('auto', 'ray://host:10001'); implies --executor ray")
+    p.add_argument("--gpus-per-candidate", type=_non_negative_float,
+                   help="Ray: GPUs each candidate asks for, fractions allowed (0.25: four candidates per GPU); "
+                        "default: 1 when the cluster has GPUs and --device is not cpu, else 0")
+    p.add_argument("--cpus-per-candidate", type=_positive_float, default=1.0,
+                   help="Ray: CPUs each candidate asks for (default 1)")
+    p.add_argument("--retries", type=non_negative_int, default=3,
+                   help="Ray: times a candidate whose node or worker was lost is submitted again (default 3)")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--top-k", type=positive_int, default=defaults.top_k, help="spec files written per target")
     output = p.add_argument("--output", metavar="DIR", help="run directory (default: runs/search-<timestamp>)")
     add_alias(p, "--out", output)
     add_resume(p, "search")
+
+
+def _device(text: str) -> str | None:
+    """``--device``: ``auto`` becomes ``None`` (each worker picks), which the shared check of every command
+    leaves alone; a named device is checked on this machine as every command's ``--device`` is."""
+    try:
+        name = check_device(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("device: ")) from None
+    return None if name == "auto" else name
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value != value:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
 
 
 def _config(args: argparse.Namespace) -> SearchConfig:
@@ -74,7 +126,11 @@ def _config(args: argparse.Namespace) -> SearchConfig:
     # a flag left at its default says nothing: a resumed run keeps what it recorded
     given = {k: v for k, v in given.items() if v is not None and v != defaults[k]}
     recorded = (recorded_config(args.resume) if args.resume is not None else None) or {}
-    values = {**defaults, **{k: v for k, v in recorded.items() if k in defaults}, **given}
+    protocol = PROTOCOLS[args.protocol] if getattr(args, "protocol", None) else {}
+    if args.protocol and not args.data and not args.dry_run and args.resume is None:
+        raise ValueError(f"--protocol {args.protocol}: give --data DIR (the paper searched on ImageNet's "
+                         "training set, e.g. --data /data/imagenet); --dry-run estimates the cost without it")
+    values = {**defaults, **{k: v for k, v in recorded.items() if k in defaults}, **protocol, **given}
     if values["targets"] == DEFAULT_TARGETS and values["objectives"] != defaults["objectives"]:
         raise ValueError(f"--targets: with --objectives {values['objectives']} give targets naming those costs, "
                          "e.g. 'params=1M,latency=5ms'")
@@ -87,11 +143,33 @@ def search_from_args(args: argparse.Namespace) -> int:
     """Run the search ``args`` describe; ``args.resume`` is the run directory to continue (see
     :func:`~muxnet.runtime.arguments.settle_resume`), or ``None``."""
     config = _config(args)
-    out = Path(args.resume or args.output or Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}")
     executor = "ray" if args.ray_address else args.executor
+    if args.dry_run:
+        return _dry_run(args, config, executor)
+    out = Path(args.resume or args.output or Path("runs") / f"search-{time.strftime('%Y%m%d-%H%M%S')}")
     run_search(config, out, resume=args.resume is not None, executor=executor, workers=args.workers,
                ray_address=args.ray_address, log=lambda line: print(line, flush=True),
-               rebuild_latency_table=args.rebuild_latency_table)
+               rebuild_latency_table=args.rebuild_latency_table, device=args.device, cache_dir=args.cache_dir,
+               gpus_per_candidate=args.gpus_per_candidate, cpus_per_candidate=args.cpus_per_candidate,
+               retries=args.retries)
+    return 0
+
+
+def _dry_run(args: argparse.Namespace, config: SearchConfig, executor: str) -> int:
+    """Print the cost estimate of ``config`` (nothing is trained or written; a data directory is listed, not
+    read) and return 0."""
+    from .driver.search_run import proxy_data
+    from .space import SearchSpace
+
+    if config.evaluator != "train":
+        raise ValueError(f"--dry-run: estimates proxy training; --evaluator {config.evaluator} costs next to nothing")
+    # a protocol without --data: the sizes it names; otherwise the data the run would read (listed, not read)
+    no_data = args.protocol and config.dataset is None
+    data = None if no_data else proxy_data(config, SearchSpace(config.preset), args.cache_dir)
+    estimate = estimate_cost(config, data, executor, args.workers, args.ray_address, args.device,
+                             args.gpus_per_candidate, args.cpus_per_candidate)
+    label = f"protocol {args.protocol}" if args.protocol else "this configuration"
+    print(format_estimate(estimate, f"{label} ({config.preset} preset, {config.algorithm}, {config.scalarization})"))
     return 0
 
 

@@ -148,18 +148,9 @@ def _space(config: SearchConfig) -> SearchSpace:
         raise SearchSetupError(f"{table.path}: {err}") from None
 
 
-def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path, device: str | None = "auto",
-                     cache_dir: str | None = None):
-    """The configured evaluator and the number of classes its data has. Proxy training gets a description of
-    the data (:class:`~muxnet.data.proxy.ProxyData`), prepared here once (a directory's uint8 cache written),
-    from which each worker builds its datasets."""
-    from ..evaluators import ProxyTrainingEvaluator, SyntheticEvaluator, TableEvaluator
-
-    classes = space.preset.num_classes
-    if config.evaluator == "synthetic":
-        return SyntheticEvaluator(), classes
-    if config.evaluator.startswith("table:"):
-        return TableEvaluator(config.evaluator[len("table:"):]), classes
+def proxy_data(config: SearchConfig, space: SearchSpace, cache_dir: str | None = None):
+    """The description of ``config``'s data that proxy training's workers receive
+    (:class:`~muxnet.data.proxy.ProxyData`: a dataset name, or a directory and its cache, at the preset's size)."""
     from ...data import detect_dataset
     from ...data.proxy import ProxyData
     from ...models.network import default_pretrained_cfg
@@ -170,12 +161,27 @@ def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path, de
                                f"not {space.preset.input_size}")
     # every candidate of a preset shares one data config (interpolation, crop, mean/std), as muxnet train uses
     data_config = default_pretrained_cfg(space.decode(space.sample(np.random.default_rng(0))))
-    if config.skip_bad_images:
-        out_dir.mkdir(parents=True, exist_ok=True)  # for bad_images.txt
     name = "digits" if config.dataset is None else detect_dataset(config.dataset)
-    data = ProxyData.create(name, config.dataset, height, data_config, seed=config.seed,
+    return ProxyData.create(name, config.dataset, height, data_config, seed=config.seed,
                             max_train_samples=config.max_train_samples, skip_bad_images=config.skip_bad_images,
                             cache_dir=cache_dir)
+
+
+def _build_evaluator(config: SearchConfig, space: SearchSpace, out_dir: Path, device: str | None = "auto",
+                     cache_dir: str | None = None):
+    """The configured evaluator and the number of classes its data has. Proxy training gets a description of
+    the data (:func:`proxy_data`), prepared here once (a directory's uint8 cache written), from which each
+    worker builds its datasets."""
+    from ..evaluators import ProxyTrainingEvaluator, SyntheticEvaluator, TableEvaluator
+
+    classes = space.preset.num_classes
+    if config.evaluator == "synthetic":
+        return SyntheticEvaluator(), classes
+    if config.evaluator.startswith("table:"):
+        return TableEvaluator(config.evaluator[len("table:"):]), classes
+    data = proxy_data(config, space, cache_dir)
+    if config.skip_bad_images:
+        out_dir.mkdir(parents=True, exist_ok=True)  # for bad_images.txt
     meta = data.prepare(out_dir)
     return ProxyTrainingEvaluator(data, config.epochs, config.batch_size, config.lr, device=device), meta["num_classes"]
 
