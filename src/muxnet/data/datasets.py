@@ -1,7 +1,9 @@
 """Every dataset a command can read, by name: ``build_data`` turns a recipe's ``data`` section into
 :class:`DataSplits`, ``detect_dataset`` names the layout of a directory given with ``--data``/``--dataset``.
 
-* ``digits``: the embedded default, scikit-learn's digits (:func:`muxnet.data.load_digits`); no directory.
+* ``cluttered``: the embedded default, cluttered digits (:func:`muxnet.data.load_cluttered`), a task where
+  capacity matters; no directory.
+* ``digits``: scikit-learn's digits (:func:`muxnet.data.load_digits`), embedded too; no directory.
 * ``imagefolder``: class folders, split (``DIR/train|val|test/<class>/``) or flat (``DIR/<class>/``).
 * ``cifar10`` / ``cifar100``: the python-pickle release.
 * ``chestxray``: ChestX-Ray14 (14 binary labels per image).
@@ -22,6 +24,7 @@ from typing import Any
 
 from .chestxray import chestxray_splits, looks_like_chestxray
 from .cifar import cifar_flavour, cifar_splits
+from .cluttered import load_cluttered
 from .digits import load_digits
 from .folders import class_folder_splits, folder_layout
 from .imagenet_v2 import imagenet_v2_splits, is_imagenet_v2
@@ -37,7 +40,10 @@ READERS: dict[str, Callable[[Path, ReadOptions], DataSplits]] = {
     "chestxray": chestxray_splits,
     "imagenetv2": imagenet_v2_splits,
 }
-DATASETS = ("digits", *READERS)
+# made by the package itself: no directory; the first is what every command reads when given no data
+EMBEDDED = ("cluttered", "digits")
+DEFAULT_DATASET = EMBEDDED[0]
+DATASETS = (*EMBEDDED, *READERS)
 # Tried in order by detect_dataset; class folders come last: any directory of folders might be one, and their
 # check raises the error that explains the accepted layouts.
 RECOGNISERS: tuple[tuple[str, Callable[[Path], bool]], ...] = (
@@ -75,6 +81,8 @@ def build_data(data_cfg: dict[str, Any], data_config: dict[str, Any] | None = No
     if dataset not in DATASETS:
         raise DataError(f"data.dataset must be one of {DATASETS}, got {dataset!r}")
     seed = int(data_cfg.get("seed") or 0)
+    if dataset == "cluttered":
+        return load_cluttered(image_size=data_cfg["image_size"], seed=seed)
     if dataset == "digits":
         return load_digits(image_size=data_cfg["image_size"], channels=3, seed=seed,
                            pool=data_cfg.get("digits_pool") or "all")
@@ -93,4 +101,4 @@ def build_data(data_cfg: dict[str, Any], data_config: dict[str, Any] | None = No
     return READERS[dataset](root, options)
 
 
-__all__ = ["DATASETS", "READERS", "RECOGNISERS", "build_data", "detect_dataset"]
+__all__ = ["DATASETS", "DEFAULT_DATASET", "EMBEDDED", "READERS", "RECOGNISERS", "build_data", "detect_dataset"]

@@ -1,0 +1,77 @@
+"""Does capacity matter on the embedded default task? The same skeleton at several widths, fully trained.
+
+The search's default task must reward better architectures, so accuracy must rise with capacity and the largest
+network of the search space's size must stay below saturation. This trains the search's own skeleton filled with
+MobileNetV2's choices (``muxnet.search.baselines``) at each ``--widths`` multiplier with the task's recipe, for
+``--seeds`` seeds each (in parallel worker processes, resumable: rerun with the same ``--output`` to continue),
+and prints per width the params, MAdds and the mean test top-1 with its 95% t-interval, and between consecutive
+widths the difference and Welch's t-test.
+
+    PYTHONPATH=src python benchmarks/bench_task_capacity.py --output runs/capacity
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from muxnet.profiling import count_spec
+from muxnet.runtime.statistics import mean_interval, welch_test
+from muxnet.search.baselines import mobilenet_v2_choices
+from muxnet.search.retrain import TrainJob, test_top1, train_jobs
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--output", default="runs/capacity", help="where the runs go (rerun to resume)")
+    p.add_argument("--widths", default="0.5,1.0,1.4", help="width multipliers of the skeleton")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--recipe", default="cluttered", help="the task's recipe (default: the embedded default's)")
+    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: one per core)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override for every run")
+    p.add_argument("--json", help="write the table here too")
+    args = p.parse_args()
+
+    out = Path(args.output)
+    (out / "specs").mkdir(parents=True, exist_ok=True)
+    widths = [float(w) for w in args.widths.split(",")]
+    jobs, costs = [], {}
+    for width in widths:
+        spec = mobilenet_v2_choices("small", width)
+        path = out / "specs" / f"w{width:g}.yaml"
+        if not path.is_file():
+            spec.save(path)
+        costs[width] = count_spec(spec)
+        jobs += [TrainJob(f"w{width:g}", str(path), seed, str(out / f"w{width:g}_seed{seed}"))
+                 for seed in range(args.seeds)]
+    overrides = list(args.set)  # "key=value", parsed as muxnet train --set parses them
+    started = time.perf_counter()
+    top1: dict[str, list[float]] = {}
+    for job, summary in train_jobs(jobs, args.recipe, overrides=overrides, workers=args.workers):
+        top1.setdefault(job.name, []).append(test_top1(summary))
+        print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(summary):.2f} "
+              f"({summary['wall_time_s']:.0f} s)", flush=True)
+    print(f"\n{len(jobs)} runs, {time.perf_counter() - started:.0f} s\n")
+    rows = []
+    print(f"{'width':>6} {'params':>8} {'MAdds':>8}  test top-1, mean [95% interval]   vs previous width")
+    previous = None
+    for width in widths:
+        values = top1[f"w{width:g}"]
+        interval = mean_interval(values)
+        params, madds = costs[width]
+        step = ""
+        if previous is not None:
+            gain = interval.mean - previous[1].mean
+            step = (f"{gain:+.2f} points, Welch p={welch_test(values, previous[0]):.3g}, intervals "
+                    f"{'overlap' if interval.overlaps(previous[1]) else 'apart'}")
+        print(f"{width:>6g} {params / 1e6:>7.2f}M {madds / 1e6:>7.2f}M  {interval.format():<32} {step}")
+        rows.append({"width": width, "params": params, "madds": madds, "top1": values, **interval.to_dict()})
+        previous = (values, interval)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The embedded default task: cluttered digits, a 10-class task where capacity matters.
+
+scikit-learn's 1,797 real 8x8 digits saturate: every small network reaches 97-98% and a network 16x larger
+buys nothing, so nothing can be learnt from them about which architecture is better. Here, in the spirit of
+Cluttered MNIST (Mnih et al., "Recurrent models of visual attention", NeurIPS 2014), each image is one digit
+placed at a random position, size and rotation on a coloured canvas with fragments of other digits as
+distractors and pixel noise; the label is the digit's class.
+
+The source digits are split once into three disjoint pools (train/val/test: 60/20/20%, fixed, stratified by
+class), so no validation or test image shows a handwritten digit seen in training, whatever the renders. The
+renders of a split are a function of ``(split, seed, count)`` only: the layout parameters are drawn with
+NumPy's ``default_rng`` (integers and floats exact on every CPU), the drawing is bilinear sampling
+(``grid_sample``), and images are stored as uint8, so two calls with the same arguments give the same images.
+
+Its difficulty knobs (:class:`ClutterParams`) were chosen by measurement so that accuracy rises with network
+width and the largest model of the search space stays clearly below saturation (``BENCHMARKS.md``, "The
+cluttered-digits task").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch.utils.data import TensorDataset
+
+from .splits import DataSplits
+
+NUM_CLASSES = 10
+SPLITS = ("train", "val", "test")
+POOL_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+POOL_SEED = 2020  # the source pools never change: a model's test digits are never its training digits
+DEFAULT_COUNTS = {"train": 10_000, "val": 2_000, "test": 2_000}
+# stream offsets: each split draws from its own random stream, so changing one split's count leaves the others
+_STREAM = {"train": 0, "val": 1, "test": 2}
+
+
+@dataclass(frozen=True)
+class ClutterParams:
+    """How each image is composed, in units of a 32-pixel canvas (scaled with the canvas size)."""
+
+    digit_size: tuple[float, float] = (18.0, 26.0)  # the digit's side in pixels, uniform
+    max_offset: float | None = 3.0  # the digit's centre at most this far from the canvas centre (None: anywhere)
+    max_rotation: float = 10.0  # degrees, uniform in +-max_rotation, digits and fragments alike
+    distractors: tuple[int, int] = (1, 2)  # fragments per image, uniform inclusive, anywhere on the canvas
+    fragment_size: tuple[float, float] = (4.0, 6.0)  # a fragment's side in pixels
+    fragment_crop: float = 0.5  # a fragment is this fraction of a source digit's side (a 4x4 of the 8x8)
+    background: tuple[float, float] = (0.0, 0.3)  # the background's intensity, uniform
+    foreground: tuple[float, float] = (0.7, 1.0)  # the digit's (and fragments') intensity
+    tint: float = 0.1  # each colour channel departs from its intensity by up to this much (0: grey)
+    noise: float = 0.04  # std of the Gaussian pixel noise, in [0, 1] intensity
+
+
+def source_pools() -> dict[str, np.ndarray]:
+    """Indices into scikit-learn's digits of each split's source images: disjoint, stratified by class."""
+    labels = _source()[1]
+    rng = np.random.default_rng(POOL_SEED)
+    pools: dict[str, list[int]] = {s: [] for s in SPLITS}
+    for digit in range(NUM_CLASSES):
+        members = rng.permutation(np.flatnonzero(labels == digit))
+        n_train = round(len(members) * POOL_FRACTIONS["train"])
+        n_val = round(len(members) * POOL_FRACTIONS["val"])
+        pools["train"] += members[:n_train].tolist()
+        pools["val"] += members[n_train:n_train + n_val].tolist()
+        pools["test"] += members[n_train + n_val:].tolist()
+    return {s: np.sort(np.array(v)) for s, v in pools.items()}
+
+
+@lru_cache(maxsize=1)
+def _source() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    data = sklearn_digits()
+    return (data.images / 16.0).astype(np.float32), data.target.astype(np.int64)
+
+
+def _affine(centre: np.ndarray, side: np.ndarray, angle: np.ndarray, canvas: int, crop_centre: np.ndarray,
+            crop: float) -> torch.Tensor:
+    """``grid_sample`` matrices placing a square of ``side`` pixels, rotated by ``angle`` (radians) and centred
+    at ``centre`` (pixels), showing the ``crop`` fraction of the source around ``crop_centre`` (normalised)."""
+    scale = canvas / side * crop  # canvas coordinates -> source coordinates
+    cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
+    c = centre / canvas * 2 - 1  # pixels -> [-1, 1]
+    theta = np.empty((len(side), 2, 3))
+    theta[:, 0, 0], theta[:, 0, 1] = cos, sin
+    theta[:, 1, 0], theta[:, 1, 1] = -sin, cos
+    theta[:, :, 2] = crop_centre - np.einsum("nij,nj->ni", theta[:, :, :2], c)
+    return torch.from_numpy(theta.astype(np.float32))
+
+
+def _colours(rng: np.random.Generator, intensity: tuple[float, float], tint: float, n: int) -> np.ndarray:
+    """``n`` RGB colours: an intensity drawn from ``intensity``, each channel moved by up to ``tint``."""
+    level = rng.uniform(*intensity, (n, 1))
+    return np.clip(level + rng.uniform(-tint, tint, (n, 3)), 0, 1)
+
+
+def _stamp(images: np.ndarray, theta: torch.Tensor, canvas: int) -> torch.Tensor:
+    """Each source image drawn through its matrix onto an empty canvas: N x 1 x canvas x canvas coverage."""
+    if len(images) == 0:
+        return torch.zeros(0, 1, canvas, canvas)
+    source = torch.from_numpy(images)[:, None]
+    grid = F.affine_grid(theta, [len(images), 1, canvas, canvas], align_corners=False)
+    return F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp_(0, 1)
+
+
+def render(split: str, count: int, seed: int = 0, canvas: int = 32,
+           params: ClutterParams = ClutterParams()) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` images of ``split`` as N x 3 x canvas x canvas uint8 and their labels."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if count < 1 or canvas < 16:
+        raise ValueError(f"count must be >= 1 and canvas >= 16, got {count} and {canvas}")
+    images, labels = _source()
+    pool = source_pools()[split]
+    rng = np.random.default_rng([seed, _STREAM[split], POOL_SEED])
+    unit = canvas / 32.0
+    pick = pool[rng.integers(0, len(pool), count)]
+    # a darker background under a brighter digit; each colour channel drawn independently
+    background = _colours(rng, params.background, params.tint, count)
+    colour = _colours(rng, params.foreground, params.tint, count)
+
+    def layout(n: int, size_range: tuple[float, float]):
+        side = rng.uniform(*size_range, n) * unit
+        angle = np.radians(rng.uniform(-params.max_rotation, params.max_rotation, n))
+        margin = side / 2 - 2 * unit  # a square may reach 2 pixels over the edge
+        centre = margin[:, None] + rng.uniform(0, 1, (n, 2)) * (canvas - 2 * margin)[:, None]
+        return side, angle, centre
+
+    side, angle, centre = layout(count, params.digit_size)
+    if params.max_offset is not None:
+        centre = canvas / 2 + rng.uniform(-1, 1, (count, 2)) * params.max_offset * unit
+    digit = _stamp(images[pick], _affine(centre, side, angle, canvas, np.zeros((count, 2)), 1.0), canvas)
+    # distractors: fragments of other digits of the same pool, drawn under the digit
+    n_frag = rng.integers(params.distractors[0], params.distractors[1] + 1, count)
+    owner = np.repeat(np.arange(count), n_frag)
+    frag_src = pool[rng.integers(0, len(pool), len(owner))]
+    f_side, f_angle, f_centre = layout(len(owner), params.fragment_size)
+    reach = 1 - params.fragment_crop
+    crop_centre = rng.uniform(-reach, reach, (len(owner), 2))
+    fragments = _stamp(images[frag_src], _affine(f_centre, f_side, f_angle, canvas, crop_centre,
+                                                 params.fragment_crop), canvas)
+    f_colour = np.where(rng.uniform(0, 1, (len(owner), 1)) < 0.5, colour[owner],  # half share the digit's colour
+                        _colours(rng, params.foreground, params.tint, len(owner)))
+    out = torch.from_numpy(background.astype(np.float32))[:, :, None, None].expand(-1, -1, canvas, canvas).clone()
+    owner_t = torch.from_numpy(owner)
+    f_colour_t = torch.from_numpy(f_colour.astype(np.float32))[:, :, None, None]
+    first = np.concatenate([[0], np.cumsum(n_frag)[:-1]])
+    for layer in range(int(n_frag.max(initial=0))):  # fragment k of every image at once, in drawing order
+        has = n_frag > layer
+        rows = torch.from_numpy(first[has] + layer)
+        target = owner_t[rows]
+        alpha = fragments[rows]
+        out[target] = out[target] * (1 - alpha) + f_colour_t[rows] * alpha
+    alpha = digit
+    out = out * (1 - alpha) + torch.from_numpy(colour.astype(np.float32))[:, :, None, None] * alpha
+    noise = rng.standard_normal((count, 1, canvas, canvas)).astype(np.float32) * params.noise
+    out = (out + torch.from_numpy(noise)).clamp_(0, 1)
+    return out.mul_(255).round_().to(torch.uint8), torch.from_numpy(_source()[1][pick])
+
+
+def load_cluttered(image_size: int = 32, seed: int = 0, counts: dict[str, int] | None = None,
+                   params: ClutterParams = ClutterParams()) -> DataSplits:
+    """Train/val/test tensors of the cluttered digits at ``image_size``, standardised with the training
+    split's mean/std (as the digits are). ``seed`` draws the renders; the source pools never change."""
+    counts = {**DEFAULT_COUNTS, **(counts or {})}
+    rendered = {s: render(s, counts[s], seed, image_size, params) for s in SPLITS}
+    train_pixels = rendered["train"][0].float().div_(255)
+    mean, std = float(train_pixels.mean()), float(train_pixels.std())
+
+    def dataset(split: str) -> TensorDataset:
+        pixels, labels = rendered[split]
+        return TensorDataset(pixels.float().div_(255).sub_(mean).div_(std), labels)
+
+    return DataSplits(dataset("train"), dataset("val"), dataset("test"), NUM_CLASSES, False,
+                      [str(i) for i in range(NUM_CLASSES)], "cluttered")
+
+
+def contact_sheet(path, count: int = 64, seed: int = 0, split: str = "train") -> None:
+    """A grid of ``count`` renders with their labels (for the docs and for eyeballing the task)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pixels, labels = render(split, count, seed)
+    cols = int(math.ceil(math.sqrt(count)))
+    rows = int(math.ceil(count / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.0))
+    for ax, image, label in zip(np.ravel(axes), pixels, labels):
+        ax.imshow(image.permute(1, 2, 0).numpy())
+        ax.set_title(str(int(label)), fontsize=7, pad=1)
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    fig.tight_layout(pad=0.2)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+__all__ = ["ClutterParams", "DEFAULT_COUNTS", "contact_sheet", "load_cluttered", "render", "source_pools"]

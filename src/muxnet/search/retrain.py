@@ -1,0 +1,108 @@
+"""Training networks with a full recipe, many at once and resumably: a search's picks after the search (the
+paper retrains each target's best from scratch), and the baselines they are compared with.
+
+A :class:`TrainJob` is one network (a spec file) and one seed, trained by ``muxnet train``'s loop into its own
+run directory. :func:`train_jobs` runs jobs in parallel worker processes (one thread each: small networks use a
+core better one per process than two threads per network) and is resumable job by job: a finished job (its
+``summary.json``) is read back, an interrupted one (its ``last.pt``) continues bit for bit, so a killed batch
+loses at most the epochs since each running job's last checkpoint.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..runtime import available_cpus, die_with_parent
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One network trained once: ``spec`` a spec file (or zoo name), ``seed`` the training seed."""
+
+    name: str
+    spec: str
+    seed: int
+    run_dir: str
+
+
+def _recipe(job: TrainJob, recipe: str | None, data: str | None, overrides: Sequence[str | tuple[str, Any]],
+            threads: int):
+    from ..train.recipes import build_recipe
+
+    run_dir = Path(job.run_dir)
+    if (run_dir / "last.pt").is_file():
+        return build_recipe(resume=run_dir), True
+    pairs = [("model.name", job.spec), ("training.seed", job.seed), ("output.dir", str(run_dir)),
+             ("output.progress", False), ("training.threads", threads), *overrides]
+    return build_recipe(recipe, data=data, overrides=pairs), False
+
+
+def run_job(job: TrainJob, recipe: str | None = None, data: str | None = None,
+            overrides: Sequence[str | tuple[str, Any]] = (), threads: int = 1) -> dict[str, Any]:
+    """Train ``job`` (or read back its finished run) and return the run's summary."""
+    import json
+
+    from ..train import train
+
+    summary = Path(job.run_dir) / "summary.json"
+    if summary.is_file():
+        return json.loads(summary.read_text())
+    recipe_dict, resume = _recipe(job, recipe, data, overrides, threads)
+    return train(recipe_dict, resume=resume, log=lambda line: None)
+
+
+def _init_worker(parent_pid: int) -> None:
+    import torch
+
+    die_with_parent(parent_pid)
+    torch.set_num_threads(1)
+
+
+def train_jobs(jobs: Iterable[TrainJob], recipe: str | None = None, data: str | None = None,
+               overrides: Sequence[str | tuple[str, Any]] = (), workers: int | None = None
+               ) -> Iterator[tuple[TrainJob, dict[str, Any]]]:
+    """Train every job and yield ``(job, summary)`` as each finishes (finished ones first, read back).
+
+    ``recipe`` names the recipe (``None``: the one that follows ``data``; no data: the embedded default's), and
+    ``overrides`` change it for every job alike; a job's own settings are its spec and seed. With one worker
+    the jobs run here, one after the other.
+    """
+    jobs = list(jobs)
+    done = [j for j in jobs if (Path(j.run_dir) / "summary.json").is_file()]
+    todo = [j for j in jobs if j not in done]
+    for job in done:
+        yield job, run_job(job)
+    workers = min(workers or available_cpus(), len(todo)) if todo else 0
+    if workers <= 1:
+        for job in todo:
+            yield job, run_job(job, recipe, data, overrides, threads=1 if workers else available_cpus())
+        return
+    pool = futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_init_worker, initargs=(os.getpid(),))
+    try:
+        pending = {pool.submit(run_job, job, recipe, data, tuple(overrides), 1): job for job in todo}
+        for future in futures.as_completed(pending):
+            yield pending[future], future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def test_top1(summary: dict[str, Any]) -> float:
+    """A finished run's test top-1 at its last epoch (what the recipe's whole schedule gives; the loop's best
+    epoch is picked on validation, which a comparison of architectures must not also be tuned on)."""
+    last = summary.get("last") or {}
+    test = last.get("test") or last.get("val")
+    if not test or "top1" not in test:
+        raise ValueError(f"run {summary.get('run_dir')} has no test top-1")
+    return float(test["top1"])
+
+
+Log = Callable[[str], None]
+
+__all__ = ["TrainJob", "run_job", "test_top1", "train_jobs"]
