@@ -13,6 +13,8 @@ from it, per target:
   that never does counts as budget + 1 (censored, so the plain algorithms' counts and the ratios are
   underestimates);
 * the best value reached after each of ``--checkpoints`` (25, 50, 126) trained candidates;
+* the trained candidates each algorithm needs to match plain MOEA/D's mean best value at the full budget (what
+  the surrogate saves for the quality MOEA/D delivers; meaningful where no optimum is known);
 * paired Wilcoxon signed-rank tests over the seeds (two-sided p): the surrogate against each other algorithm.
 
 The evaluator is either the project's tabular benchmark (``--table``, made by
@@ -194,6 +196,15 @@ def report(results: dict[str, list[dict]], labels: list[str], optimum: list[floa
                 for c in checkpoints)
             print(f"  surrogate vs {LABELS.get(other, other)}: {ratio:.2f}x fewer trained to reach (means; medians "
                   f"{median_ratio:.2f}x), Wilcoxon p = {paired_p(reach[surrogate], reach[other]):.3g}; {tests}")
+        if "moead" in results:  # the cost of MOEA/D's quality: trained candidates to match its mean at the budget
+            level = float(np.mean([run["curves"][t][-1] for run in results["moead"]]))
+            cells = []
+            for name in names:
+                counts = np.array([to_reach(run["curves"][t], level, budget + 1) for run in results[name]])
+                mean, half = interval(counts)
+                cells.append(f"{LABELS.get(name, name)} {mean:.1f} ± {half:.1f} ({int((counts <= budget).sum())}/"
+                             f"{len(counts)} reach it)")
+            print(f"  to match MOEA/D's mean best at the budget ({level:.4f}), trained: " + "; ".join(cells))
 
 
 def plot_final(results: dict[str, list[dict]], labels: list[str], optimum: list[float] | None, path: Path,
