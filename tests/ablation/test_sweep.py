@@ -50,7 +50,7 @@ def test_two_members_two_seeds_one_epoch(tmp_path, folder):
     assert (out / "figure.png").stat().st_size > 10_000
     for member in summary["members"]:
         assert member["n"] == 2 and [r["seed"] for r in member["runs"]] == [0, 1]
-        assert member["top1"]["low"] <= member["top1"]["value"] <= member["top1"]["high"]
+        assert member["top1"]["low"] <= member["top1"]["mean"] <= member["top1"]["high"]
         # params and MAdds of the network trained (the run's spec file), at the trained size, with the data's classes
         spec = NetworkSpec.load(_recipe(out / member["run"] / "seed0")["model"]["name"])
         assert spec.input_size == (3, 16, 16)

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime import atomic_write
+from ..runtime.statistics import Contrast, mean_interval, welch_contrast, welch_difference
 from .figures import SIMILAR_POINTS, Claim, Figure
-from .statistics import Estimate, contrast, difference, mean_interval
 
 SUMMARY = "summary.json"
 PLOT = "figure.png"
 METRIC = "final-epoch test top-1 (%)"
+# Why Welch and not a paired test: two members trained with the same seed share the data order but not their
+# initial weights (different architectures draw different numbers), so a seed does not pair their errors.
 TEST = "Welch's t-test (unequal variances, Welch-Satterthwaite df), two-sided, 95% intervals"
 
 
@@ -21,7 +23,7 @@ def _change(new: float, old: float) -> str:
     return f"{100 * (new - old) / old:+.1f}%" if old else "n/a"
 
 
-def _outcome(kind: str, est: Estimate) -> str:
+def _outcome(kind: str, est: Contrast) -> str:
     """``holds``, ``not shown`` (the interval allows either) or ``contradicted``, by the claim's kind."""
     if est.low is None:
         return "not shown (one seed)"
@@ -46,7 +48,7 @@ def verdict(claim: Claim, figure: Figure, members: dict[str, dict[str, Any]],
         ranked = [m.name for m in line.members if scores.get(m.name)]
         if len(ranked) < len(line.members):
             return {"claim": claim.text, "paper": claim.paper, "kind": claim.kind, "outcome": "pending"}
-        best = max(ranked, key=lambda name: mean_interval(scores[name]).value)
+        best = max(ranked, key=lambda name: mean_interval(scores[name]).mean)
         a, b = best, claim.b
         note = f"best {figure.member(best).label}"
         if best in (line.members[0].name, line.members[-1].name):
@@ -58,17 +60,17 @@ def verdict(claim: Claim, figure: Figure, members: dict[str, dict[str, Any]],
     if not all(scores.get(name) for name in names):
         return {"claim": claim.text, "paper": claim.paper, "kind": claim.kind, "outcome": "pending"}
     if claim.kind == "larger_gain":
-        est = contrast([(1.0, scores[a[0]]), (-1.0, scores[b[0]]), (-1.0, scores[a[1]]), (1.0, scores[b[1]])])
+        est = welch_contrast([(1.0, scores[a[0]]), (-1.0, scores[b[0]]), (-1.0, scores[a[1]]),
+                              (1.0, scores[b[1]])])
         costs = ""
     else:
-        est = difference(scores[a], scores[b])
+        est = welch_difference(scores[a], scores[b])
         costs = (f"MAdds {_change(members[a]['madds'], members[b]['madds'])}, "
                  f"params {_change(members[a]['params'], members[b]['params'])}")
     outcome = _outcome(claim.kind, est)
     if claim.kind == "peak" and "end of the range" in note and outcome == "holds":
         outcome = "not shown"
-    text = f"{claim.text}: {est.value:+.2f} points ({est.interval_text()}"
-    text += f", p={est.p:.3g})" if est.p is not None else ")"
+    text = f"{claim.text}: {est.format()} points"
     if costs:
         text += f"; {costs}"
     if note:
@@ -125,10 +127,10 @@ def format_table(summary: dict[str, Any]) -> str:
             top1 = m["top1"]
             if top1 is None:
                 score = "-"
-            elif top1["low"] is None:
-                score = f"{top1['value']:.2f}"
+            elif top1["n"] < 2:
+                score = f"{top1['mean']:.2f}"
             else:
-                score = f"{top1['value']:.2f} [{top1['low']:.2f}, {top1['high']:.2f}]"
+                score = f"{top1['mean']:.2f} [{top1['low']:.2f}, {top1['high']:.2f}]"
             rows.append((line, name, label, str(m["image_size"]), _millions(m["params"]), _millions(m["madds"]),
                          str(m["n"]), score))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -155,9 +157,9 @@ def plot(summary: dict[str, Any], path: Path) -> Path:
             if not points:
                 continue
             xs = [m[key] / 1e6 for m, _ in points]
-            ys = [m["top1"]["value"] for m, _ in points]
-            errors = [[0 if m["top1"]["low"] is None else m["top1"]["value"] - m["top1"]["low"] for m, _ in points],
-                      [0 if m["top1"]["high"] is None else m["top1"]["high"] - m["top1"]["value"] for m, _ in points]]
+            ys = [m["top1"]["mean"] for m, _ in points]
+            errors = [[m["top1"]["mean"] - m["top1"]["low"] for m, _ in points],
+                      [m["top1"]["high"] - m["top1"]["mean"] for m, _ in points]]
             ax.errorbar(xs, ys, yerr=errors, marker="o", capsize=3, label=line)
             for x, y, (_, lab) in zip(xs, ys, points):
                 ax.annotate(lab, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)

@@ -64,4 +64,63 @@ def welch_test(a: Sequence[float], b: Sequence[float]) -> float:
     return float(stats.ttest_ind(list(a), list(b), equal_var=False).pvalue)
 
 
-__all__ = ["Interval", "mean_interval", "welch_test"]
+@dataclass(frozen=True)
+class Contrast:
+    """``sum_i c_i mean_i`` over independent groups, with Welch's two-sided interval and p-value (``low``, ``high``,
+    ``df`` and ``p`` are None when a group has fewer than two values: there is no spread to test against)."""
+
+    value: float
+    low: float | None
+    high: float | None
+    df: float | None
+    p: float | None
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "low": self.low, "high": self.high, "df": self.df, "p": self.p}
+
+    def format(self, digits: int = 2) -> str:
+        if self.low is None:
+            return f"{self.value:+.{digits}f} (no interval: one value)"
+        return (f"{self.value:+.{digits}f} (95% interval {self.low:+.{digits}f} to {self.high:+.{digits}f}, "
+                f"p={self.p:.3g})")
+
+
+def welch_contrast(groups: Sequence[tuple[float, Sequence[float]]], confidence: float = 0.95) -> Contrast:
+    """``sum_i c_i mean_i`` over independent groups ``(c_i, values_i)`` with Welch's interval and test.
+
+    The standard error is ``sqrt(sum c_i^2 s_i^2 / n_i)`` and the degrees of freedom Welch-Satterthwaite's,
+    ``se^4 / sum((c_i^2 s_i^2 / n_i)^2 / (n_i - 1))``; weights (1, -1) give Welch's two-sample test of ``a - b``
+    (:func:`welch_difference`), four groups a difference of differences (a gain at one setting against the gain
+    at another). Groups that do not vary give a zero standard error: the interval is the point, ``p`` 0 for a
+    nonzero contrast (1 for zero).
+    """
+    from scipy import stats
+
+    parts = []
+    for weight, values in groups:
+        values = [float(v) for v in values]
+        n = len(values)
+        if n == 0:
+            raise ValueError("welch_contrast: a group has no values")
+        mean = math.fsum(values) / n
+        var = math.fsum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else math.nan
+        parts.append((float(weight), mean, var, n))
+    value = math.fsum(c * mean for c, mean, _, _ in parts)
+    if any(n < 2 for *_, n in parts):
+        return Contrast(value, None, None, None, None)
+    terms = [c * c * var / n for c, _, var, n in parts]
+    se2 = math.fsum(terms)
+    if se2 == 0:
+        return Contrast(value, value, value, math.inf, 0.0 if value != 0 else 1.0)
+    df = se2 ** 2 / math.fsum(t * t / (n - 1) for t, (*_, n) in zip(terms, parts))
+    se = math.sqrt(se2)
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    return Contrast(value, value - half, value + half, df, float(2 * stats.t.sf(abs(value) / se, df)))
+
+
+def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Contrast:
+    """``mean(a) - mean(b)`` with Welch's interval and two-sided p-value."""
+    return welch_contrast([(1.0, a), (-1.0, b)], confidence)
+
+
+__all__ = ["Contrast", "Interval", "mean_interval", "welch_contrast", "welch_difference", "welch_test"]
