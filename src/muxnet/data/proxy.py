@@ -224,11 +224,26 @@ class _Uint8Image:
 
 
 def write_cache(data: ProxyData, target: Path, workers: int | None = None) -> Path:
-    """Write the uint8 cache of ``data`` into ``target`` unless a complete one is there (written into a
-    temporary sibling and renamed, so concurrent writers on one machine or a shared filesystem are safe)."""
-    from ..runtime import write_directory_once
+    """Write the uint8 cache of ``data`` into ``target`` unless a complete one is there.
 
-    return write_directory_once(target, lambda folder: _fill_cache(data, folder, workers), "proxy data cache")
+    It is written into a temporary sibling and renamed, so a reader never sees half of it. Writers take an
+    exclusive lock (POSIX ``flock``) on ``<target>.lock`` first: the workers of a node that finds no cache wait
+    for the first of them to write it instead of all decoding the same images.
+    """
+    from ..runtime.files import COMPLETE_MARKER, write_directory_once
+
+    target = Path(target)
+    if (target / COMPLETE_MARKER).is_file():  # written already (it may sit on a read-only filesystem)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(f"{target.name}.lock"), "a") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # no flock (Windows): concurrent writers each write, the first rename wins
+            pass
+        return write_directory_once(target, lambda folder: _fill_cache(data, folder, workers), "proxy data cache")
 
 
 def _fill_cache(data: ProxyData, folder: Path, workers: int | None) -> None:
@@ -250,7 +265,9 @@ def _fill_cache(data: ProxyData, folder: Path, workers: int | None) -> None:
     for name, split in (("train", train), ("val", val)):
         labels = []
         with open(folder / f"{name}.u8", "wb") as out:
-            for batch in eval_loader(split, 64, resolve_workers(workers)):
+            # decoding processes pay off for thousands of images, not for a few hundred
+            loader_workers = resolve_workers(workers) if len(split) >= 2048 else 0
+            for batch in eval_loader(split, 64, loader_workers):
                 if batch is None:
                     continue
                 out.write(batch[0].numpy().tobytes())
