@@ -147,12 +147,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--recipe", help="shipped recipe (digits, imagenet, transfer, chestxray) or a recipe .yaml; "
-                   "default: follows the data (none: digits)")
+    p.add_argument("--recipe", help="shipped recipe (cluttered, digits, imagenet, transfer, chestxray) or a recipe "
+                   ".yaml; default: follows the data (none: cluttered)")
     p.add_argument("--data", metavar="DIR", type=existing_dir, help="data directory: ImageFolder (train/, val/), "
-                   "CIFAR-10/100 pickles, or ChestX-Ray14; default: the embedded digits")
-    p.add_argument("--dataset", choices=("digits", "imagefolder", "cifar10", "cifar100", "chestxray", "imagenetv2"),
-                   help="data layout (default: detected from --data)")
+                   "CIFAR-10/100 pickles, or ChestX-Ray14; default: the embedded cluttered digits")
+    p.add_argument("--dataset", choices=("cluttered", "digits", "imagefolder", "cifar10", "cifar100", "chestxray",
+                                         "imagenetv2"),
+                   help="data layout (default: detected from --data); the embedded 'cluttered' (the default) and "
+                   "'digits' need no --data")
     p.add_argument("--image-size", type=positive_int)
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--workers", type=non_negative_int,

@@ -203,7 +203,7 @@ def test_cli_search_bad_input_is_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_proxy_training_search_on_digits_with_a_process_pool(tmp_path):
-    config = SearchConfig(population=6, generations=0, epochs=1, max_train_samples=200, seed=1,
+    config = SearchConfig(dataset="digits", population=6, generations=0, epochs=1, max_train_samples=200, seed=1,
                           targets="params=0.6M,madds=2M;params=1.5M,madds=5.5M")
     result = run_search(config, tmp_path / "run", executor="process", workers=2, log=quiet)
     assert result.evaluations == 6 and result.failed == 0

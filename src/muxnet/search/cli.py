@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..data.datasets import DEFAULT_DATASET, EMBEDDED
 from ..runtime.arguments import add_alias, add_resume, existing_dir, non_negative_int, positive_int
 from .algorithms import ALGORITHMS
 from .driver import DEFAULT_TARGETS, SearchConfig, recorded_config, run_search
@@ -17,10 +18,11 @@ from .scalarization import SCALARIZATIONS
 
 def add_search_arguments(p: argparse.ArgumentParser) -> None:
     defaults = SearchConfig()
-    data = p.add_argument("--data", metavar="DIR", type=existing_dir,
+    data = p.add_argument("--data", metavar="DIR|NAME", type=data_source,
                           help="data directory, read as muxnet train --data reads it: class folders "
-                          "(DIR/train|val|test/<class>/ or DIR/<class>/), CIFAR pickles or ChestX-Ray14; "
-                          "default: the embedded digits")
+                          "(DIR/train|val|test/<class>/ or DIR/<class>/), CIFAR pickles or ChestX-Ray14; or an "
+                          f"embedded dataset by name ({', '.join(EMBEDDED)}); default: {DEFAULT_DATASET}, the "
+                          "embedded cluttered digits")
     add_alias(p, "--dataset", data)  # the data directory's name before --dataset meant a layout everywhere
     p.add_argument("--skip-bad-images", action="store_true",
                    help="skip unreadable images (listed in the run's bad_images.txt) instead of stopping")
@@ -44,6 +46,9 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                    help="how a sub-problem scores (error, params, MAdds): 'asf' (default), an augmented "
                         "achievement function with the target as aspiration point, keeps each target's picks "
                         "near it; 'pbi', PBI with theta 5, as in the paper")
+    p.add_argument("--target-mode", choices=("near", "at-most"), default=None,
+                   help="how the ASF reads a target's costs: 'near' (default: about that many params/MAdds; a "
+                        "smaller model costs as a larger one does) or 'at-most' (a budget: only going over costs)")
     p.add_argument("--population", type=positive_int, default=defaults.population, help="number of sub-problems")
     p.add_argument("--generations", type=non_negative_int, default=defaults.generations)
     p.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="proxy training epochs per candidate")
@@ -80,6 +85,15 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                    help="Ray: times a candidate whose node or worker was lost is submitted again (default 3)")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--top-k", type=positive_int, default=defaults.top_k, help="spec files written per target")
+    p.add_argument("--retrain", action="store_true",
+                   help="after the search, train each target's best picks with the data's full recipe (as "
+                        "muxnet train does) and report their test accuracy beside the proxy error; with --resume "
+                        "RUN, retrains the picks of a finished search")
+    p.add_argument("--retrain-top-k", type=positive_int, default=1, help="picks per target to retrain (default 1)")
+    p.add_argument("--retrain-seeds", type=positive_int, default=1,
+                   help="seeds per retrained pick (default 1; 3 or more give a 95%% interval)")
+    p.add_argument("--retrain-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="recipe override for the retraining, as muxnet train --set (e.g. schedule.epochs=20)")
     output = p.add_argument("--output", metavar="DIR", help="run directory (default: runs/search-<timestamp>)")
     add_alias(p, "--out", output)
     add_resume(p, "search")
@@ -112,6 +126,18 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def data_source(text: str) -> str:
+    """``--data``: an embedded dataset's name (made by the package, no directory) or a data directory."""
+    return text if text in EMBEDDED else existing_dir(text)
+
+
+def _dataset(data: str | None) -> str | None:
+    """What the configuration records for ``--data``: an embedded name as it is, a directory as an absolute path."""
+    if data is None or data in EMBEDDED:
+        return data
+    return str(Path(data).resolve())
+
+
 def _config(args: argparse.Namespace) -> SearchConfig:
     """The configuration ``args`` describe; resuming, the recorded one with the flags given on top (a flag that
     changes it is then refused by ``run_search``, naming what differs)."""
@@ -119,13 +145,16 @@ def _config(args: argparse.Namespace) -> SearchConfig:
                  latency_table=str(Path(args.latency_table).resolve()) if args.latency_table else None,
                  latency_threads=args.latency_threads, scalarization=args.scalarization,
                  population=args.population, generations=args.generations, evaluator=args.evaluator,
-                 dataset=str(Path(args.data).resolve()) if args.data else None,
+                 dataset=_dataset(args.data),
                  skip_bad_images=args.skip_bad_images, epochs=args.epochs, max_train_samples=args.max_train_samples,
-                 seed=args.seed, top_k=args.top_k, restrict_to_table=args.restrict_to_table)
+                 seed=args.seed, top_k=args.top_k, restrict_to_table=args.restrict_to_table,
+                 target_mode=args.target_mode.replace("-", "_") if args.target_mode else None)
     defaults = SearchConfig().to_dict()
     # a flag left at its default says nothing: a resumed run keeps what it recorded
     given = {k: v for k, v in given.items() if v is not None and v != defaults[k]}
     recorded = (recorded_config(args.resume) if args.resume is not None else None) or {}
+    if "dataset" in recorded and recorded["dataset"] is None:  # runs made when the digits were the only default
+        recorded["dataset"] = "digits"
     protocol = PROTOCOLS[args.protocol] if getattr(args, "protocol", None) else {}
     if args.protocol and not args.data and not args.dry_run and args.resume is None:
         raise ValueError(f"--protocol {args.protocol}: give --data DIR (the paper searched on ImageNet's "
@@ -151,8 +180,24 @@ def search_from_args(args: argparse.Namespace) -> int:
                ray_address=args.ray_address, log=lambda line: print(line, flush=True),
                rebuild_latency_table=args.rebuild_latency_table, device=args.device, cache_dir=args.cache_dir,
                gpus_per_candidate=args.gpus_per_candidate, cpus_per_candidate=args.cpus_per_candidate,
-               retries=args.retries)
+               retries=args.retries, retrain=_retrain_options(args))
     return 0
+
+
+def _retrain_options(args: argparse.Namespace):
+    """The retraining ``--retrain`` asks for, its settings checked now (``None`` without it)."""
+    from .retrain import RetrainOptions
+
+    given = args.retrain_top_k != 1 or args.retrain_seeds != 1 or args.retrain_set
+    if given and not args.retrain:
+        raise ValueError("--retrain-top-k, --retrain-seeds and --retrain-set need --retrain")
+    if not args.retrain:
+        return None
+    from ..train.recipes import parse_override
+
+    for item in args.retrain_set:
+        parse_override(item)  # a malformed override fails now, not after the search
+    return RetrainOptions(args.retrain_top_k, args.retrain_seeds, args.workers, tuple(args.retrain_set))
 
 
 def _dry_run(args: argparse.Namespace, config: SearchConfig, executor: str) -> int:
@@ -164,7 +209,7 @@ def _dry_run(args: argparse.Namespace, config: SearchConfig, executor: str) -> i
     if config.evaluator != "train":
         raise ValueError(f"--dry-run: estimates proxy training; --evaluator {config.evaluator} costs next to nothing")
     # a protocol without --data: the sizes it names; otherwise the data the run would read (listed, not read)
-    no_data = args.protocol and config.dataset is None
+    no_data = args.protocol and not args.data
     data = None if no_data else proxy_data(config, SearchSpace(config.preset), args.cache_dir)
     estimate = estimate_cost(config, data, executor, args.workers, args.ray_address, args.device,
                              args.gpus_per_candidate, args.cpus_per_candidate)

@@ -103,6 +103,68 @@ def test_top1(summary: dict[str, Any]) -> float:
     return float(test["top1"])
 
 
+@dataclass(frozen=True)
+class RetrainOptions:
+    """What ``muxnet search --retrain`` trains after the search: each target's ``top_k`` picks, ``seeds`` times
+    each, with the full recipe of the search's data (``overrides`` on top, e.g. ``schedule.epochs=30``)."""
+
+    top_k: int = 1
+    seeds: int = 1
+    workers: int | None = None
+    overrides: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1 or self.seeds < 1:
+            raise ValueError(f"retrain: top_k and seeds must be at least 1, got {self.top_k} and {self.seeds}")
+
+
+RETRAIN_DIR = "retrain"
+
+
+def retrain_picks(out_dir: str | Path, summary: dict[str, Any], dataset: str, image_size: int,
+                  options: RetrainOptions, log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+    """Train the picks ``summary`` (a search's ``summary.json``) lists for each target, and return per pick
+    (its spec path, e.g. ``top/target1_rank1.yaml``) the test top-1 of every seed and their mean and 95%
+    interval (:func:`muxnet.runtime.statistics.mean_interval`).
+
+    The recipe is the one ``muxnet train`` uses for ``dataset`` (an embedded dataset's own, or the one that follows
+    a directory's layout) at the search preset's ``image_size``; runs go to ``out_dir/retrain/<pick>_seed<s>/``
+    and resume where a kill left them.
+    """
+    from ..data import EMBEDDED
+    from ..runtime.statistics import mean_interval
+    from ..train.recipes import RECIPE_FOR_DATASET
+
+    out_dir = Path(out_dir)
+    jobs = []
+    for entry in summary["best_per_target"]:
+        for model in entry["models"][: options.top_k]:
+            name = Path(model["spec"]).stem
+            jobs += [TrainJob(name, str(out_dir / model["spec"]), seed,
+                              str(out_dir / RETRAIN_DIR / f"{name}_seed{seed}")) for seed in range(options.seeds)]
+    embedded = dataset in EMBEDDED
+    recipe, data = (RECIPE_FOR_DATASET[dataset], None) if embedded else (None, dataset)
+    overrides = [("data.image_size", image_size), *options.overrides]
+    log(f"retraining {len(jobs)} runs ({options.top_k} per target x {options.seeds} seeds) with the "
+        f"{'embedded ' + dataset if embedded else 'data'}'s full recipe into {out_dir / RETRAIN_DIR}")
+    scores: dict[str, list[float]] = {}
+    for job, run in train_jobs(jobs, recipe, data, overrides, options.workers):
+        top1 = test_top1(run)
+        scores.setdefault(job.name, []).append(top1)
+        log(f"  {job.name} seed {job.seed}: test top-1 {top1:.2f} ({run['params'] / 1e6:.2f}M params, "
+            f"{run['wall_time_s']:.0f} s)")
+    results = {}
+    for job in jobs:
+        if job.name in results:
+            continue
+        interval = mean_interval(scores[job.name])
+        spec = str(Path(job.spec).relative_to(out_dir))
+        results[spec] = {"test_top1": scores[job.name], **{f"test_top1_{k}": v for k, v in interval.to_dict().items()},
+                         "recipe": recipe or "follows the data", "runs": [str(Path(RETRAIN_DIR) / f"{job.name}_seed{s}")
+                                                                         for s in range(options.seeds)]}
+    return results
+
+
 Log = Callable[[str], None]
 
-__all__ = ["TrainJob", "run_job", "test_top1", "train_jobs"]
+__all__ = ["RETRAIN_DIR", "RetrainOptions", "TrainJob", "retrain_picks", "run_job", "test_top1", "train_jobs"]

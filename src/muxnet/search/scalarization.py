@@ -82,7 +82,8 @@ class TargetASF:
     * ``t_i = max(|c_i / c_aspired_i - 1| - band, 0) / (tolerance - band)`` for the costs (two-sided relative
       deviation: a user who asks for 1.5M params wants a model of about 1.5M, not a smaller one; a deviation
       within ``band`` costs nothing, so among the models that close to the target the most accurate wins, and
-      ``tolerance`` is still worth one unit).
+      ``tolerance`` is still worth one unit); with ``at_most`` one-sided, ``max(c_i / c_aspired_i - 1, 0)``:
+      the target is a budget, and a model under it is not penalised for being smaller.
 
     The max/sum is pymoo's ``AASF`` on these terms (utopian point 0, weights ``(error_scale, tolerance, ...)``).
     With ``error_scale = 1`` the error term never exceeds 1 while a deviation beyond ``tolerance`` exceeds 1, so
@@ -98,6 +99,9 @@ class TargetASF:
     band: float = 0.05
     low: tuple[float, ...] | None = None
     span: tuple[float, ...] | None = None
+    # a target as a budget ("at most"): only the relative excess over it counts, so a model as accurate and
+    # smaller than the target scores as well as one on it (Pareto-compliant); the default reads it as "about"
+    at_most: bool = False
 
     def __post_init__(self) -> None:
         for name in ("tolerance", "error_scale"):
@@ -116,7 +120,8 @@ class TargetASF:
         raw, aspired = low + span * F, low + span * reference
         t = np.empty_like(raw)
         t[:, 0] = (raw[:, 0] - aspired[:, 0]) / self.error_scale
-        deviation = np.abs(raw[:, 1:] / np.maximum(aspired[:, 1:], 1e-12) - 1.0)
+        deviation = raw[:, 1:] / np.maximum(aspired[:, 1:], 1e-12) - 1.0
+        deviation = np.maximum(deviation, 0.0) if self.at_most else np.abs(deviation)
         t[:, 1:] = np.maximum(deviation - self.band, 0.0) / (self.tolerance - self.band)
         return t
 

@@ -572,8 +572,8 @@ def load_recipe(name_or_path: str | Path = "digits", overrides: Iterable[str | t
     return validate_recipe(recipe, schema)
 
 
-RECIPE_FOR_DATASET = {"digits": "digits", "imagefolder": "imagenet", "imagenetv2": "imagenet", "cifar10": "transfer",
-                      "cifar100": "transfer", "chestxray": "chestxray"}
+RECIPE_FOR_DATASET = {"cluttered": "cluttered", "digits": "digits", "imagefolder": "imagenet",
+                      "imagenetv2": "imagenet", "cifar10": "transfer", "cifar100": "transfer", "chestxray": "chestxray"}
 
 
 def saved_recipe(run_dir: str | Path) -> Path:
@@ -589,10 +589,11 @@ def build_recipe(recipe: str | Path | None = None, data: str | Path | None = Non
     """The recipe a ``muxnet train``/``eval`` command line describes.
 
     ``resume`` (a run directory) starts from that run's saved ``recipe.yaml``. Otherwise ``recipe`` is a shipped
-    name or a file; when it is not given it follows the data: no data is the embedded ``digits`` default, a
-    CIFAR directory the ``transfer`` recipe, ChestX-Ray14 ``chestxray``, an ImageFolder ``imagenet``.
+    name or a file; when it is not given it follows the data: no data is the embedded default
+    (``cluttered``, :data:`muxnet.data.DEFAULT_DATASET`), a CIFAR directory the ``transfer`` recipe,
+    ChestX-Ray14 ``chestxray``, an ImageFolder ``imagenet``.
     """
-    from ..data import detect_dataset
+    from ..data import DEFAULT_DATASET, detect_dataset
 
     pairs: list[str | tuple[str, Any]] = []
     if resume is not None:
@@ -601,7 +602,7 @@ def build_recipe(recipe: str | Path | None = None, data: str | Path | None = Non
     else:
         if data is not None and dataset is None:
             dataset = detect_dataset(data)
-        base = recipe or RECIPE_FOR_DATASET.get(dataset or "digits", "digits")
+        base = recipe or RECIPE_FOR_DATASET[dataset or DEFAULT_DATASET]
     if data is not None:
         pairs.append(("data.root", str(data)))
     if dataset is not None:

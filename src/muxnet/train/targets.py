@@ -40,7 +40,7 @@ def digits_run(run_dir: str | Path | None = None, overrides: Iterable[tuple[str,
     from .recipes import build_recipe
     from .run import default_run_dir, train
 
-    recipe = build_recipe(overrides=overrides)
+    recipe = build_recipe("digits", overrides=overrides)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(recipe)
     if (run_dir / "summary.json").is_file() and (run_dir / "best.safetensors").is_file():
         return run_dir
@@ -82,7 +82,7 @@ def load_target(model: str | Path | None = None, checkpoint: str | Path | None =
         if num_classes is None:
             num_classes = _classes_in(checkpoint)
     else:
-        recipe = build_recipe(overrides=[("model.name", str(model))])
+        recipe = build_recipe("digits", overrides=[("model.name", str(model))])
         name = str(model)
         if num_classes is None:
             num_classes = _classes_in(checkpoint) if checkpoint else 1000

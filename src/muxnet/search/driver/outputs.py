@@ -26,7 +26,11 @@ def _axis(name: str) -> tuple[str, float]:
 
 
 def write_outputs(out_dir: Path, rows, space, normaliser, subproblems: SubProblems, scalarization: Scalarization,
-                  targets, config, log, extra: dict | None = None) -> dict:
+                  targets, config, log, extra: dict | None = None, retrained: dict | None = None) -> dict:
+    """Write ``pareto.csv``, ``specs/``, ``top/``, ``summary.json`` and ``pareto.png`` and return the summary.
+    ``retrained`` (from :func:`~muxnet.search.retrain.retrain_picks`, by pick spec path) adds each retrained
+    pick's test accuracy beside its proxy error: in the summary (``retrained``), the log and the plot."""
+    retrained = retrained or {}
     names = normaliser.names  # the cost objectives, in order
     ok = [r for r in rows if r.ok]
     summary: dict = {"evaluations": len(rows), "failed": len(rows) - len(ok), "pareto": [], "best_per_target": [],
@@ -75,22 +79,39 @@ def write_outputs(out_dir: Path, rows, space, normaliser, subproblems: SubProble
             best.append({"rank": rank, "genome": r.genome, "spec": str(path.relative_to(out_dir)),
                          "error": r.error, **values(r), "scalarized": float(scores[i]),
                          **{f"{n}_deviation": r.cost(n) / target[n] - 1.0 for n in names}, "distance": distance})
+            if best[-1]["spec"] in retrained:
+                best[-1]["retrained"] = retrained[best[-1]["spec"]]
         summary["best_per_target"].append({"target": target.label(),
                                            **{f"target_{n}": target[n] for n in names}, "models": best})
         top = best[0]
         achieved = ", ".join(f"{format_value(n, top[n])} {n}" for n in names)
         log(f"target {t + 1} [{target.label()}]: best err {top['error']:.3f}, {achieved} "
             f"({top['distance']:.0%} from the target; {scalarization.name} {top['scalarized']:.3f}) -> {top['spec']}")
+        for model in best:
+            if "retrained" in model:
+                log(f"  rank {model['rank']} retrained: test top-1 {_retrained_text(model['retrained'])} "
+                    f"(proxy error {model['error']:.3f})")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     picks = [[ok_index[m["genome"]] for m in entry["models"]] for entry in summary["best_per_target"]]
-    plot_front(out_dir / "pareto.png", raw, front, targets, picks, names)
+    labels = [[_retrained_text(m["retrained"], 1) if "retrained" in m else "" for m in entry["models"]]
+              for entry in summary["best_per_target"]]
+    plot_front(out_dir / "pareto.png", raw, front, targets, picks, names, labels)
     return summary
 
 
-def plot_front(path: Path, raw: np.ndarray, front, targets, picks=None, names=("params", "madds")) -> None:
+def _retrained_text(result: dict, digits: int = 2) -> str:
+    """A retrained pick's test top-1: the mean, with its 95% interval over several seeds."""
+    mean, low, high = result["test_top1_mean"], result["test_top1_low"], result["test_top1_high"]
+    text = f"{mean:.{digits}f}%"
+    return text if result["test_top1_n"] < 2 else f"{text} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def plot_front(path: Path, raw: np.ndarray, front, targets, picks=None, names=("params", "madds"),
+               labels=None) -> None:
     """Every evaluation, the non-dominated set, each target as a point and each target's top picks (the rank-1
     pick larger), in (first cost, second cost) when there are two costs and in (first cost, error). ``raw`` has
-    the columns ``(error, *names)``."""
+    the columns ``(error, *names)``; ``labels`` (per target, per pick) are written beside the picks in the error
+    panel (a retrained pick's test accuracy)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,6 +138,10 @@ def plot_front(path: Path, raw: np.ndarray, front, targets, picks=None, names=("
                 ax.scatter(chosen_raw[:, x] / x_div, chosen_raw[:, y] / y_div, s=30, c=color, alpha=0.6, zorder=3)
                 ax.scatter(chosen_raw[:1, x] / x_div, chosen_raw[:1, y] / y_div, s=90, c=color, edgecolors="k",
                            zorder=5, label=f"target {t + 1} picks")
+                for k, text in enumerate((labels or [[]] * len(targets))[t] if y_name == "error" else []):
+                    if text:
+                        ax.annotate(f"test {text}", (chosen_raw[k, x] / x_div, chosen_raw[k, y] / y_div),
+                                    xytext=(6, 6), textcoords="offset points", fontsize=7, color=color)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         ax.grid(alpha=0.3)

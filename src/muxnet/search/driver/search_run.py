@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...data.datasets import DEFAULT_DATASET, EMBEDDED
 from ...runtime import atomic_write, refuse_existing_run
 from ..algorithms import ALGORITHMS, SearchAlgorithm, create_algorithm
 from ..archive import Archive, ArchiveError, Evaluation
@@ -50,6 +51,10 @@ STATE_VERSION = 2  # 2: algorithms behind one protocol, the scalarisation in the
 ARCHIVE_NAME = "archive.sqlite"
 STATE_NAME = "state.json"
 # Three preferences spread over the small preset's reachable range (0.41M..2.04M params, 1.3M..8.6M MAdds).
+TARGET_MODES = ("near", "at_most")
+# Embedded datasets whose proxy trains on a seeded subset unless --max-train-samples says otherwise: the
+# cluttered digits' 10K training images would make a candidate cost 8x one on the digits (1.26K images).
+PROXY_SUBSETS = {"cluttered": 1250}
 DEFAULT_TARGETS = "params=0.6M,madds=2M;params=1.0M,madds=3.5M;params=1.5M,madds=5.5M"
 
 
@@ -64,12 +69,13 @@ class SearchConfig:
     population: int = 9
     generations: int = 3
     evaluator: str = "train"  # "train", "synthetic" or "table:PATH"
-    dataset: str | None = None  # a data directory (class folders, CIFAR, ...); None = the embedded digits
+    # an embedded dataset's name ("cluttered", the default, or "digits") or a data directory (class folders, ...)
+    dataset: str = DEFAULT_DATASET
     skip_bad_images: bool = False
     epochs: int = 2
     batch_size: int = 32
     lr: float = 1e-2
-    max_train_samples: int | None = None  # None: every training image (the digits default fits the budget)
+    max_train_samples: int | None = None  # None: the dataset's proxy subset (PROXY_SUBSETS), else every image
     seed: int = 0
     objectives: str = DEFAULT_OBJECTIVES  # error and one or two costs: params, madds, latency or a custom one
     latency_table: str | None = None  # the latency look-up table's file; None: the per-user cache
@@ -80,6 +86,7 @@ class SearchConfig:
     tolerance: float = 0.2  # the ASF's relative params/MAdds deviation worth one unit (and the reachability check)
     error_scale: float = 1.0  # the ASF's error worth one unit
     band: float = 0.05  # the ASF's relative deviation that costs nothing (the most accurate model that close wins)
+    target_mode: str = "near"  # the ASF's reading of a target's costs: "near" (about) or "at_most" (a budget)
     restrict_to_table: bool = False  # search only the sub-space a table evaluator's genomes span
     spread: float = 0.05
     top_k: int = 5
@@ -102,6 +109,11 @@ class SearchConfig:
             if getattr(self, name) != unset and not uses_latency:
                 raise ValueError(f"{name}: only used with latency among the objectives, got objectives "
                                  f"{self.objectives!r}")
+        if self.target_mode not in TARGET_MODES:
+            raise ValueError(f"target_mode: choose one of {', '.join(TARGET_MODES)}, got {self.target_mode!r}")
+        if self.target_mode != "near" and self.scalarization != "asf":
+            raise ValueError(f"target_mode: {self.target_mode!r} is a setting of the 'asf' scalarization, "
+                             f"not of {self.scalarization!r}")
         if self.restrict_to_table and not self.evaluator.startswith("table:"):
             raise ValueError(f"restrict_to_table: needs a 'table:PATH' evaluator, got {self.evaluator!r}")
 
@@ -161,9 +173,11 @@ def proxy_data(config: SearchConfig, space: SearchSpace, cache_dir: str | None =
                                f"not {space.preset.input_size}")
     # every candidate of a preset shares one data config (interpolation, crop, mean/std), as muxnet train uses
     data_config = default_pretrained_cfg(space.decode(space.sample(np.random.default_rng(0))))
-    name = "digits" if config.dataset is None else detect_dataset(config.dataset)
-    return ProxyData.create(name, config.dataset, height, data_config, seed=config.seed,
-                            max_train_samples=config.max_train_samples, skip_bad_images=config.skip_bad_images,
+    embedded = config.dataset in EMBEDDED
+    name = config.dataset if embedded else detect_dataset(config.dataset)
+    return ProxyData.create(name, None if embedded else config.dataset, height, data_config, seed=config.seed,
+                            max_train_samples=config.max_train_samples or PROXY_SUBSETS.get(config.dataset),
+                            skip_bad_images=config.skip_bad_images,
                             cache_dir=cache_dir)
 
 
@@ -255,6 +269,7 @@ def build_problem(config: SearchConfig, space: SearchSpace, complexity: Complexi
     subproblems = reference_directions(normalised, per_target, config.spread)
     scalarization = create_scalarization(config.scalarization, theta=config.theta, rho=config.rho,
                                          tolerance=config.tolerance, error_scale=config.error_scale, band=config.band,
+                                         at_most=config.target_mode == "at_most",
                                          low=normaliser.low, span=normaliser.span)
     return SearchProblem(normaliser, subproblems, scalarization)
 
@@ -264,7 +279,7 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
                log: Callable[[str], None] = print, objectives: Sequence[Objective] = (),
                latency_table=None, rebuild_latency_table: bool = False, device: str | None = "auto",
                cache_dir: str | None = None, gpus_per_candidate: float | None = None,
-               cpus_per_candidate: float = 1.0, retries: int = 3) -> SearchResult:
+               cpus_per_candidate: float = 1.0, retries: int = 3, retrain=None) -> SearchResult:
     """Run (or resume) a search into ``out_dir``; see the module docstring for what it writes.
 
     ``objectives`` are custom cost objectives (:class:`~muxnet.search.objectives.Objective`) that
@@ -283,7 +298,7 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
         refuse_existing_run(out_dir, [ARCHIVE_NAME], "a search",
                             "pass --resume to continue it or choose another --output (nothing was changed)",
                             SearchSetupError)
-    if evaluator is None and config.evaluator == "train" and config.dataset is not None:
+    if evaluator is None and config.evaluator == "train" and config.dataset not in EMBEDDED:
         from ...data import detect_dataset
 
         detect_dataset(config.dataset)  # a directory no reader knows fails now, not after the latency table
@@ -300,6 +315,8 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
             raise SearchSetupError(f"--resume: {out_dir} was made by a different configuration "
                                    f"({_diff(stored or {}, config.to_dict())})")
 
+    if retrain is not None:
+        _check_retrain(config, retrain)
     names, costs, table = _cost_objectives(config, objectives, latency_table, rebuild_latency_table)
     space = _space(config)
     targets = parse_targets(config.targets, names)
@@ -355,11 +372,31 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
             table.save()
     summary = write_outputs(out_dir, rows, space, normaliser, subproblems, scalarization, targets, config, log,
                             extra)
+    if retrain is not None and summary["best_per_target"]:
+        from ..retrain import retrain_picks
+
+        retrained = retrain_picks(out_dir, summary, config.dataset, space.preset.input_size[-1], retrain, log)
+        summary = write_outputs(out_dir, rows, space, normaliser, subproblems, scalarization, targets, config, log,
+                                extra, retrained)
     seconds = time.perf_counter() - started
     failed = sum(1 for r in rows if not r.ok)
     log(f"done: {len(rows)} evaluations ({failed} failed) in {seconds:.0f} s; outputs in {out_dir}")
     return SearchResult(out_dir, len(rows), failed, algorithm.generation, seconds, summary["pareto"],
                         summary["best_per_target"])
+
+
+def _check_retrain(config: SearchConfig, retrain) -> None:
+    """Refuse, before the search, a retraining that could not run after it: a search that trains nothing to
+    retrain on (a table or synthetic evaluator) or recipe overrides the data's recipe does not accept."""
+    from ...data import EMBEDDED
+    from ...train.recipes import RECIPE_FOR_DATASET, build_recipe
+
+    if config.evaluator != "train":
+        raise SearchSetupError(f"--retrain: the picks of a search with --evaluator {config.evaluator} have no "
+                               "data to be retrained on; retrain them with muxnet train --model top/<pick>.yaml")
+    embedded = config.dataset in EMBEDDED
+    build_recipe(RECIPE_FOR_DATASET[config.dataset] if embedded else None, None if embedded else config.dataset,
+                 overrides=retrain.overrides)
 
 
 def recorded_config(out_dir: str | Path) -> dict | None:

@@ -1,0 +1,112 @@
+"""After the search: retraining the picks with the full recipe (resumable, refused before any work when it could
+not run), the target read as a budget, and the hand-designed baseline the picks are compared with."""
+
+import json
+
+import numpy as np
+import pytest
+
+from muxnet.profiling import count_spec
+from muxnet.search.baselines import mobilenet_v2_at, mobilenet_v2_choices
+from muxnet.search.driver import SearchConfig, run_search
+from muxnet.search.driver.search_run import SearchSetupError
+from muxnet.search.retrain import RetrainOptions
+from muxnet.search.scalarization import TargetASF
+
+TWO_TARGETS = "params=0.6M,madds=2M;params=1.5M,madds=5.5M"
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+def test_search_then_retrain_reports_test_accuracy_and_resumes_without_retraining(tmp_path):
+    config = SearchConfig(dataset="digits", population=4, generations=0, epochs=1, max_train_samples=64,
+                          targets=TWO_TARGETS, top_k=2)
+    retrain = RetrainOptions(top_k=1, seeds=2, workers=1, overrides=("schedule.epochs=1",))
+    lines = []
+    run_search(config, tmp_path / "run", retrain=retrain, log=lines.append)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for entry in summary["best_per_target"]:
+        first, second = entry["models"]
+        assert "retrained" not in second  # top_k=1: only the rank-1 pick
+        result = first["retrained"]
+        assert len(result["test_top1"]) == 2 and all(0.0 <= v <= 100.0 for v in result["test_top1"])
+        assert result["test_top1_low"] <= result["test_top1_mean"] <= result["test_top1_high"]
+        assert result["recipe"] == "digits"
+        for run in result["runs"]:
+            run_summary = json.loads((tmp_path / "run" / run / "summary.json").read_text())
+            assert run_summary["epochs"] == 1 and run_summary["dataset"] == "digits"
+            assert run_summary["params"] == first["params"]
+    assert sum("retrained: test top-1" in line for line in lines) == 2
+    assert (tmp_path / "run" / "pareto.png").stat().st_size > 0
+    # a finished search and finished retraining: resuming reads both back and trains nothing
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "run" / "retrain").glob("*/summary.json")}
+    run_search(config, tmp_path / "run", resume=True, retrain=retrain, log=quiet)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    again = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert again["best_per_target"] == summary["best_per_target"]
+
+
+def test_retraining_that_could_not_run_is_refused_before_the_search(tmp_path):
+    synthetic = SearchConfig(evaluator="synthetic", population=4, generations=0, targets=TWO_TARGETS)
+    with pytest.raises(SearchSetupError, match="--retrain: the picks of a search with --evaluator synthetic"):
+        run_search(synthetic, tmp_path / "a", retrain=RetrainOptions(), log=quiet)
+    config = SearchConfig(dataset="digits", population=4, generations=0, targets=TWO_TARGETS)
+    with pytest.raises(ValueError, match="optimizer.lrr"):
+        run_search(config, tmp_path / "b", retrain=RetrainOptions(overrides=("optimizer.lrr=0.1",)), log=quiet)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    with pytest.raises(ValueError, match="at least 1"):
+        RetrainOptions(seeds=0)
+
+
+def test_cli_retrain_flags_are_checked_before_work(tmp_path):
+    from muxnet.cli import main
+
+    out = tmp_path / "x"
+    assert main(["search", "--retrain-seeds", "3", "--output", str(out)]) == 2  # needs --retrain
+    assert main(["search", "--retrain", "--retrain-set", "nonsense", "--output", str(out)]) == 2
+    assert main(["search", "--target-mode", "at-most", "--scalarization", "pbi", "--output", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_at_most_reads_a_target_as_a_budget():
+    """Same error, 30% fewer params than the target: 'near' penalises it, 'at most' does not; over the target
+    both penalise alike."""
+    low, span = (0.0, 0.4e6, 1.3e6), (1.0, 1.6e6, 7.3e6)
+
+    def point(error, params, madds):
+        return np.array([error, (params - low[1]) / span[1], (madds - low[2]) / span[2]])
+
+    target = point(0.0, 1.0e6, 4.0e6)
+    on_target, smaller, less_accurate_on_target = (point(0.1, 1.0e6, 4.0e6), point(0.1, 0.7e6, 4.0e6),
+                                                   point(0.15, 1.0e6, 4.0e6))
+    over = point(0.1, 1.3e6, 4.0e6)
+    F = np.stack([on_target, smaller, less_accurate_on_target, over])
+    near = TargetASF(low=low, span=span)(F, target, np.zeros(3))
+    budget = TargetASF(low=low, span=span, at_most=True)(F, target, np.zeros(3))
+    assert near[1] > near[2] > near[0]  # near: the smaller model loses even to a less accurate one on the target
+    assert budget[1] == pytest.approx(budget[0]) and budget[1] < budget[2]
+    assert budget[3] == pytest.approx(near[3]) and budget[3] > budget[0]
+
+
+def test_target_mode_is_part_of_the_configuration():
+    assert SearchConfig().target_mode == "near"
+    with pytest.raises(ValueError, match="target_mode: choose one of near, at_most"):
+        SearchConfig(target_mode="under")
+    with pytest.raises(ValueError, match="is a setting of the 'asf' scalarization"):
+        SearchConfig(target_mode="at_most", scalarization="pbi")
+
+
+def test_mobilenet_v2_baseline_in_the_search_skeleton():
+    spec = mobilenet_v2_choices("small", 1.0)
+    blocks = [b for stage in spec.stages for b in stage][1:]  # after the first DS block
+    assert all(b.kernel_size == 3 and b.expand_ratio == 6 and not b.scales for b in blocks)
+    assert all(b.leave_out == 0 and b.group_factor == 1 for b in blocks if b.type == "mux")
+    params = [count_spec(mobilenet_v2_choices("small", w))[0] for w in (0.5, 1.0, 1.4)]
+    assert params[0] < params[1] < params[2]
+    for target in (0.6e6, 1.0e6, 1.5e6):
+        found = count_spec(mobilenet_v2_at(lambda s: count_spec(s)[0], target))[0]
+        assert abs(found / target - 1) < 0.1
+    with pytest.raises(ValueError, match="outside what widths"):
+        mobilenet_v2_at(lambda s: count_spec(s)[0], 50e6)
