@@ -15,7 +15,7 @@ from muxnet.runtime.arguments import settle_resume
 # every subcommand (detect and segment per action) and whether it reads a data directory
 SUBCOMMANDS = [
     (["profile"], False), (["train"], True), (["eval"], True), (["export"], False), (["benchmark"], False),
-    (["robustness"], True), (["cam"], True), (["search"], True),
+    (["robustness"], True), (["cam"], True), (["search"], True), (["ablate"], True),
     (["detect", "train"], True), (["detect", "eval"], True), (["detect", "predict"], False),
     (["segment", "train"], True), (["segment", "eval"], True), (["segment", "predict"], False),
 ]
@@ -63,7 +63,7 @@ def _settled(argv):
 
 def test_resume_means_the_run_to_continue_everywhere(tmp_path, capsys):
     run = str(tmp_path)
-    for command in (["train"], ["search"], ["detect", "train"], ["segment", "train"]):
+    for command in (["train"], ["search"], ["ablate"], ["detect", "train"], ["segment", "train"]):
         assert _settled([*command, "--resume", run]) == (run, run)
         assert _settled([*command, "--output", run, "--resume"]) == (run, run)  # the old search spelling
         assert _settled([*command, "--output", run]) == (None, run)
