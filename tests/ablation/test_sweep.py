@@ -120,9 +120,9 @@ from pathlib import Path
 from ablation.figures import TINY_RUN, tiny_figure
 from muxnet.ablation import AblationConfig, run_ablation
 
-def slow(line):  # each epoch line comes after last.pt is written: room to kill a run between its epochs
-    if "train loss" in line:
-        time.sleep(0.4)
+def slow(line):  # an epoch's line comes after its last.pt: the second run waits there, to be killed mid-run
+    if "tiny_ir seed 0] epoch 1," in line:
+        time.sleep(5)
 
 out, data = Path(sys.argv[1]), sys.argv[2]
 config = AblationConfig(output=str(out), seeds=2, data=data, overrides=[*TINY_RUN, "schedule.epochs=2"])
