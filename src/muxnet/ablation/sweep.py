@@ -88,9 +88,9 @@ def _network_key(spec, image_size: int) -> str:
     return json.dumps({**spec.to_dict(), "name": None, "size": image_size}, sort_keys=True)
 
 
-def plan_sweep(figure: Figure, recipe: dict[str, Any], seeds: list[int], output: Path) -> dict[str, Any]:
-    """The plan of a sweep: reads the data once (a bad directory fails here, before any work), adapts and
-    profiles every member, and names its run directory."""
+def plan_sweep(figure: Figure, recipe: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """The plan of a sweep: reads the data once (a bad directory fails here, before any work), adapts every
+    member to the data's size and classes, profiles it at the size it trains at, and names its run directory."""
     base = int(recipe["data"]["image_size"])
     members, specs, runs = [], {}, {}
     for member in figure.members:
@@ -104,7 +104,7 @@ def plan_sweep(figure: Figure, recipe: dict[str, Any], seeds: list[int], output:
         raise AblationError(f"data {recipe['data']['dataset']!r} has no test split to report")
     for member in figure.members:
         size = member.image_size(base)
-        spec = specs[member.name].replace(num_classes=splits.num_classes)
+        spec = specs[member.name] = specs[member.name].replace(num_classes=splits.num_classes)
         counted = profile_spec(spec, (spec.in_channels, size, size))
         run = runs.setdefault(_network_key(spec, size), f"runs/{member.name}")
         lines = [line.name for line in figure.lines if any(m.name == member.name for m in line.members)]
@@ -170,7 +170,7 @@ def prepare(config: AblationConfig, resume: bool = False, figure: Figure | None 
     recipe = shared_recipe(config)
     first = config.seed or 0
     seeds = list(range(first, first + (config.seeds or DEFAULT_SEEDS)))
-    return plan_sweep(figure, recipe, seeds, output), figure, output
+    return plan_sweep(figure, recipe, seeds), figure, output
 
 
 def _write_plan(plan: dict[str, Any], output: Path) -> None:
