@@ -188,3 +188,13 @@ def test_fig8b_resolution_points_are_the_papers_fractions_of_the_data_size():
     assert [m.image_size(224) for m in resolution.members] == [224, 192, 160]
     assert [m.image_size(32) for m in resolution.members] == [32, 28, 24]
     assert {m.model for m in resolution.members} == {"mobilenetv2_baseline_100"}
+
+
+def test_the_default_task_is_the_one_muxnet_train_uses_without_arguments():
+    from muxnet.ablation.sweep import shared_recipe
+    from muxnet.train import build_recipe
+
+    default = build_recipe()
+    ours = shared_recipe(AblationConfig(figure="fig8a"))
+    assert (ours["recipe"], ours["data"]) == (default["recipe"], default["data"])
+    assert ours["optimizer"] == default["optimizer"] and ours["schedule"] == default["schedule"]
