@@ -101,7 +101,8 @@ def test_recipe_files_and_unknown_names(tmp_path):
 
 
 def test_recipe_follows_the_data(tmp_path):
-    assert build_recipe()["recipe"] == "digits"
+    assert build_recipe()["recipe"] == "cluttered" and build_recipe()["data"]["dataset"] == "cluttered"
+    assert build_recipe(dataset="digits")["recipe"] == "digits"
     cifar = build_recipe(data=make_cifar(tmp_path / "c", 100))
     assert cifar["recipe"] == "transfer" and cifar["data"]["dataset"] == "cifar100"
     with pytest.raises(RecipeError, match="recipe.yaml"):
