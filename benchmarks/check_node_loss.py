@@ -80,7 +80,7 @@ class LocalRayCluster:
 
     def _run(self, *args: str) -> None:
         subprocess.run([self.ray, "start", *args, "--disable-usage-stats"], env=ENV, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)  # slow on a loaded machine
         self._remember()
 
     def start_head(self, cpus: int = 1, gpus: int = 0) -> None:
