@@ -13,7 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-ARGS = ["--dataset", "digits", "--epochs", "2", "--batch-size", "8", "--image-size", "16", "--no-progress", "--threads", "1",
+ARGS = ["--dataset", "digits", "--epochs", "2", "--batch-size", "8", "--image-size", "16", "--no-progress",
+        "--threads", "1",
         "--set", "training.checkpoint_every_steps=10", "--set", "training.ema_decay=0.9",
         "--set", "model.drop_rate=0.2"]
 
@@ -77,7 +78,8 @@ def test_two_process_ddp_on_digits(tmp_path, tiny_spec_file):
     run = tmp_path / "ddp"
     torchrun = str(Path(sys.executable).parent / "torchrun")
     cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "muxnet.cli", "train", "--model",
-           str(tiny_spec_file), "--output", str(run), "--dataset", "digits", "--epochs", "2", "--batch-size", "16", "--image-size", "16",
+           str(tiny_spec_file), "--output", str(run), "--dataset", "digits", "--epochs", "2", "--batch-size", "16",
+           "--image-size", "16",
            "--no-progress", "--threads", "1", "--set", "optimizer.lr=0.1", "--set", "schedule.warmup_epochs=0"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
