@@ -14,7 +14,7 @@ cluster started is left. It prints each of these with the time taken.
 Every process of the cluster is found by its session directory (a temporary folder of its own) or as a descendant
 of one of those, and ended by pid: ``ray stop`` would end every Ray process of the machine, other people's too.
 A single-node Ray instance and the retry rules are tested in ``tests/search/test_cluster.py``; this check takes
-about a minute on 2 cores (each Ray worker imports torch).
+about two minutes on 2 cores (each Ray worker imports torch; longer on a loaded machine).
 """
 
 from __future__ import annotations

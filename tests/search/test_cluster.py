@@ -3,7 +3,7 @@
 A candidate whose node dies is submitted again (bounded) and never recorded as failed; one whose worker process
 dies on every attempt is the candidate's own failure; a cluster that keeps losing a candidate's node stops the
 search (resumable). The same rules on a real cluster of two nodes, one killed mid-search:
-``benchmarks/check_node_loss.py`` (about a minute; README, "Search on a cluster").
+``benchmarks/check_node_loss.py`` (about two minutes; README, "Search on a cluster").
 """
 
 import sys
