@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -197,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             watcher.join()
     finally:
         left = cluster.stop()
+        if not left:  # the nodes' logs and sockets; kept when something survived, to see what
+            shutil.rmtree(cluster.temp_dir, ignore_errors=True)
     cluster_seconds = time.monotonic() - started
     archived = archive_rows(out / "ray")
     run_search(config, out / "local", executor="process", workers=2, log=log)  # one thread per worker, as Ray's
