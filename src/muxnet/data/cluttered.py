@@ -15,7 +15,7 @@ NumPy's ``default_rng`` (integers and floats exact on every CPU), the drawing is
 Its difficulty knobs (:class:`ClutterParams`) were chosen by measurement (``BENCHMARKS.md``, "The
 cluttered-digits task"): harder variants (random colours, larger fragments anywhere) left short trainings at
 chance; with these, mean test accuracy rises with network width and the widest network of the search space's
-size stays well below saturation, though not yet with non-overlapping intervals over three seeds.
+size stays well below saturation, though not yet with non-overlapping intervals over five seeds.
 """
 
 from __future__ import annotations
