@@ -32,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 
+from muxnet.runtime.processes import descendants
+
 PROC = Path("/proc")
 # a token left in ~/.ray by another cluster must not switch this one to token authentication
 ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -41,25 +43,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (read from /proc)."""
-    parents = {}
-    for entry in PROC.iterdir():
-        if entry.name.isdigit():
-            try:
-                text = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(text[text.rindex(")") + 2:].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        current = frontier.pop()
-        children = [p for p, parent in parents.items() if parent == current]
-        found += children
-        frontier += children
-    return found
 
 
 def _cmdline(pid: int) -> str:

@@ -7,39 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from muxnet.runtime.processes import descendants, process_state  # noqa: F401 - the orphan tests import it from here
+
 PROC = Path("/proc")
 
 needs_proc = pytest.mark.skipif(not (PROC / "self" / "stat").exists(), reason="needs Linux /proc")
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of ``pid``, or None when it is gone."""
-    try:
-        text = (PROC / str(pid) / "stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
-    return fields[0], int(fields[1])
-
-
-def descendants(pid: int) -> list[int]:
-    parents = {}
-    for entry in PROC.iterdir():
-        if entry.name.isdigit():
-            stat = _stat(int(entry.name))
-            if stat is not None:
-                parents[int(entry.name)] = stat[1]
-    found, frontier = [], [pid]
-    while frontier:
-        current = frontier.pop()
-        children = [p for p, parent in parents.items() if parent == current]
-        found += children
-        frontier += children
-    return found
-
-
 def alive(pid: int) -> bool:
-    stat = _stat(pid)
+    stat = process_state(pid)
     return stat is not None and stat[0] not in ("Z", "X")
 
 

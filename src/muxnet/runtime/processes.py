@@ -61,4 +61,32 @@ def dataloader_worker_init(worker_id: int, parent_pid: int | None = None) -> Non
     die_with_parent(parent_pid)
 
 
-__all__ = ["available_cpus", "dataloader_worker_init", "die_with_parent"]
+def process_state(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of ``pid`` from Linux's ``/proc``, or None when it is gone (or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+    return fields[0], int(fields[1])
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``): what a check that no process outlives its parent looks for."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            state = process_state(int(entry))
+            if state is not None:
+                parents[int(entry)] = state[1]
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == current]
+        found += children
+        frontier += children
+    return found
+
+
+__all__ = ["available_cpus", "dataloader_worker_init", "descendants", "die_with_parent", "process_state"]
