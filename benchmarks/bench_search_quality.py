@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from muxnet.data import EMBEDDED
 from muxnet.profiling import count_spec
 from muxnet.runtime.statistics import mean_interval, welch_test
 from muxnet.search.baselines import mobilenet_v2_at
@@ -38,6 +39,7 @@ from muxnet.search.objectives import ComplexityCache
 from muxnet.search.retrain import TrainJob, test_top1, train_jobs
 from muxnet.search.sampling import TargetedSampler
 from muxnet.search.space import SearchSpace, genome_key
+from muxnet.train.recipes import RECIPE_FOR_DATASET
 
 ARMS = ("search", "random", "mobilenet_v2")
 
@@ -122,10 +124,11 @@ def main() -> None:
         arms[t, "mobilenet_v2"] = {"spec": str(path), "proxy_error": None}
     jobs = [TrainJob(f"target{t + 1}_{arm}", info["spec"], seed, str(out / "runs" / f"target{t + 1}_{arm}_seed{seed}"))
             for (t, arm), info in arms.items() for seed in range(args.seeds)]
-    embedded = config.dataset in ("cluttered", "digits")
+    embedded = config.dataset in EMBEDDED
     top1: dict[str, list[float]] = {}
     costs: dict[str, tuple[int, int]] = {}
-    for job, run in train_jobs(jobs, config.dataset if embedded else None, None if embedded else config.dataset,
+    for job, run in train_jobs(jobs, RECIPE_FOR_DATASET[config.dataset] if embedded else None,
+                               None if embedded else config.dataset,
                                args.set, args.workers):
         top1.setdefault(job.name, []).append(test_top1(run))
         costs[job.name] = (run["params"], run["madds"])

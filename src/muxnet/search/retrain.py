@@ -165,6 +165,4 @@ def retrain_picks(out_dir: str | Path, summary: dict[str, Any], dataset: str, im
     return results
 
 
-Log = Callable[[str], None]
-
 __all__ = ["RETRAIN_DIR", "RetrainOptions", "TrainJob", "retrain_picks", "run_job", "test_top1", "train_jobs"]
