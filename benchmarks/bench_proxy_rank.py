@@ -11,10 +11,12 @@ search's proxy (AdamW 1e-2, batch 32, cosine, no warm-up or label smoothing) or,
 full recipe cut to that many epochs (its optimizer, batch, label smoothing; no warm-up).
 
 It prints, per setting, the Kendall tau between proxy error (one seed, and the mean of the seeds) and the mean
-fully trained test error, the proxy's seed-to-seed spread (std within a genome) against its spread across
-genomes, and its cost in image passes per candidate. The results are appended, one line per
-training, to ``full.jsonl`` and ``proxy.jsonl`` in ``--records`` (small, kept with the benchmark so a later run
-adds to them); the full trainings' run directories go under ``--runs``. Rerun to continue.
+fully trained test error, between one proxy seed and one full seed (comparable with the tau between full seeds),
+the proxy's seed-to-seed spread (std within a genome) against its spread across genomes, the tau between params
+and proxy error (how much of its ranking is size alone), and its cost in image passes per candidate. The
+results are appended, one line per training, to ``full.jsonl`` and ``proxy.jsonl`` in ``--records`` (small, kept
+with the benchmark so a later run adds to them); the full trainings' run directories go under ``--runs``. Rerun
+to continue.
 
     PYTHONPATH=src python benchmarks/bench_proxy_rank.py --full-seeds 2 --proxies 2x1250,1x5000
 """
@@ -193,19 +195,26 @@ def main() -> None:
                for a in range(args.full_seeds) for b in range(a + 1, args.full_seeds)]
     if ceiling:
         print(f"full training's own noise: seed std {within:.4f} against genome std {across:.4f}; tau between "
-              f"its seeds {np.mean(ceiling):.2f} (what a perfect proxy scores against one seed)")
-    print(f"\n{'proxy':>10} {'passes':>7} {'tau 1 seed':>11} {'tau mean':>9} {'seed std':>9} {'genome std':>11}")
+              f"its seeds {np.mean(ceiling):.2f} (what a proxy as good as a full training scores in the 1:1 column)")
+    print(f"\n{'proxy':>13} {'passes':>7} {'mean error':>10} {'tau 1 seed':>11} {'tau mean':>9} "
+          f"{'tau 1:1':>8} {'seed std':>9} {'genome std':>11} {'tau params':>11}")
     rows = []
     for st in settings:
         name = setting_name(*st)
         errors = np.array([[proxies[(k, name, s)] for s in range(args.seeds)] for k in keys])
         single = [stats.kendalltau(errors[:, s], truth)[0] for s in range(args.seeds)]
         mean_tau = stats.kendalltau(errors.mean(1), truth)[0]
+        # One proxy seed against one full seed: the like-for-like comparison with the tau between full seeds.
+        one_to_one = [stats.kendalltau(errors[:, s], reference[:, f])[0]
+                      for s in range(args.seeds) for f in range(args.full_seeds)]
+        by_size = stats.kendalltau(params, errors.mean(1))[0]
         within, across = spread(errors)
         passes = st[0] * st[1]
-        print(f"{name:>10} {passes:>7} {np.mean(single):>11.2f} {mean_tau:>9.2f} {within:>9.3f} {across:>11.3f}")
-        rows.append({"setting": name, "passes_at_32px": passes, "tau_single_seed": single, "tau_mean": mean_tau,
-                     "seed_std": within, "genome_std": across})
+        print(f"{name:>13} {passes:>7} {errors.mean():>10.3f} {np.mean(single):>11.2f} {mean_tau:>9.2f} "
+              f"{np.mean(one_to_one):>8.2f} {within:>9.3f} {across:>11.3f} {by_size:>+11.2f}")
+        rows.append({"setting": name, "passes_at_32px": passes, "mean_error": float(errors.mean()),
+                     "tau_single_seed": single, "tau_mean": mean_tau, "tau_one_to_one": one_to_one,
+                     "tau_params": by_size, "seed_std": within, "genome_std": across})
     (records / "summary.json").write_text(json.dumps(
         {"genomes": keys, "params": params.tolist(), "full_error": reference.tolist(), "tau_full_seeds": ceiling,
          "proxies": rows}, indent=2) + "\n")
