@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from muxnet.data import DATASETS, DEFAULT_DATASET, build_data
-from muxnet.data.cluttered import ClutterParams, load_cluttered, render, source_pools
+from muxnet.data.cluttered import ClutterParams, RendersPerEpoch, load_cluttered, render, source_pools
 
 
 def test_the_source_pools_are_disjoint_stratified_and_cover_the_digits():
@@ -70,3 +70,44 @@ def test_bad_arguments_are_refused():
         render("holdout", 4)
     with pytest.raises(ValueError, match="count must be >= 1"):
         render("train", 0)
+
+
+def test_training_renders_drawn_per_epoch_are_new_each_epoch_and_reproducible():
+    counts = {"train": 64, "val": 8, "test": 8}
+    fixed = load_cluttered(counts=counts).train.tensors[0]
+    fresh = load_cluttered(counts=counts, train_renders="per_epoch").train
+    assert isinstance(fresh, RendersPerEpoch) and len(fresh) == 64
+    assert torch.equal(torch.stack([fresh[i][0] for i in range(64)]), fixed)  # epoch 0 is the fixed set
+    fresh.set_epoch(1)
+    first = fresh.pixels.clone()
+    assert (first - fixed).abs().mean() > 0.3  # other layouts, in standardised units
+    fresh.set_epoch(2)
+    fresh.set_epoch(1)
+    assert torch.equal(fresh.pixels, first)  # a resumed run sees the same images
+    assert set(fresh.labels.tolist()) <= set(range(10)) and len(set(fresh.labels.tolist())) > 5
+    assert not torch.equal(render("train", 8, seed=0, epoch=1)[0], render("train", 8, seed=1, epoch=1)[0])
+
+
+def test_the_training_loader_moves_per_epoch_renders_to_its_epoch():
+    from muxnet.data.loaders import TrainLoader
+
+    fresh = load_cluttered(counts={"train": 32, "val": 8, "test": 8}, train_renders="per_epoch").train
+    loader = TrainLoader(fresh, batch_size=8, seed=0)
+    epoch0 = torch.cat([x for x, _ in loader.epoch(0)])
+    epoch3 = torch.cat([x for x, _ in loader.epoch(3)])
+    assert fresh.epoch == 3 and epoch0.shape == epoch3.shape == (32, 3, 32, 32)
+    assert (epoch0.mean(dim=(1, 2, 3)).sort().values - epoch3.mean(dim=(1, 2, 3)).sort().values).abs().max() > 0.01
+
+
+def test_the_recipe_chooses_the_training_renders_and_refuses_others():
+    from muxnet.train.recipes import RecipeError, load_recipe
+
+    assert load_recipe("cluttered")["data"]["train_renders"] == "fixed"
+    data = load_recipe("cluttered", [("data.train_renders", "per_epoch")])["data"]
+    assert isinstance(build_data({**data, "image_size": 16}).train, RendersPerEpoch)
+    with pytest.raises(RecipeError, match="train_renders"):
+        load_recipe("cluttered", [("data.train_renders", "sometimes")])
+    with pytest.raises(ValueError, match="train_renders must be one of"):
+        load_cluttered(train_renders="sometimes")
+    with pytest.raises(ValueError, match="epoch >= 0"):
+        render("train", 4, epoch=-1)

@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 from torch.nn import functional as F
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
 from .splits import DataSplits
 
@@ -109,15 +109,16 @@ def _stamp(images: np.ndarray, theta: torch.Tensor, canvas: int) -> torch.Tensor
 
 
 def render(split: str, count: int, seed: int = 0, canvas: int = 32,
-           params: ClutterParams = ClutterParams()) -> tuple[torch.Tensor, torch.Tensor]:
-    """``count`` images of ``split`` as N x 3 x canvas x canvas uint8 and their labels."""
+           params: ClutterParams = ClutterParams(), epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` images of ``split`` as N x 3 x canvas x canvas uint8 and their labels. ``epoch`` > 0 draws
+    another set from the same source pool (:class:`RendersPerEpoch`); epoch 0 is the fixed set."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if count < 1 or canvas < 16:
-        raise ValueError(f"count must be >= 1 and canvas >= 16, got {count} and {canvas}")
+    if count < 1 or canvas < 16 or epoch < 0:
+        raise ValueError(f"count must be >= 1, canvas >= 16 and epoch >= 0, got {count}, {canvas} and {epoch}")
     images, labels = _source()
     pool = source_pools()[split]
-    rng = np.random.default_rng([seed, _STREAM[split], POOL_SEED])
+    rng = np.random.default_rng([seed, _STREAM[split], POOL_SEED, *([epoch] if epoch else [])])
     unit = canvas / 32.0
     pick = pool[rng.integers(0, len(pool), count)]
     # a darker background under a brighter digit; each colour channel drawn independently
@@ -163,16 +164,55 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
     return out.mul_(255).round_().to(torch.uint8), torch.from_numpy(_source()[1][pick])
 
 
+class RendersPerEpoch(Dataset):
+    """The training split drawn anew every epoch: ``count`` renders of the fixed training pool, a function of
+    ``(seed, epoch)`` only, so a resumed run sees the same images.
+
+    With a fixed set of renders every network eventually memorises it (``BENCHMARKS.md``, the capacity check at
+    30 epochs), and what is left to compare is how well the networks generalise from 1,078 handwritten digits;
+    new renders each epoch take memorisation away. The training loop calls :meth:`set_epoch` before each epoch
+    (``muxnet.data.loaders.TrainLoader``); epoch 0 is the fixed set.
+    """
+
+    def __init__(self, count: int, seed: int, canvas: int, params: ClutterParams, mean: float, std: float):
+        self.count, self.seed, self.canvas, self.params = count, seed, canvas, params
+        self.mean, self.std = mean, std
+        self.epoch = -1
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch == self.epoch:
+            return
+        pixels, self.labels = render("train", self.count, self.seed, self.canvas, self.params, epoch)
+        self.pixels = pixels.float().div_(255).sub_(self.mean).div_(self.std)
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.pixels[index], self.labels[index]
+
+
+TRAIN_RENDERS = ("fixed", "per_epoch")
+
+
 def load_cluttered(image_size: int = 32, seed: int = 0, counts: dict[str, int] | None = None,
-                   params: ClutterParams = ClutterParams()) -> DataSplits:
+                   params: ClutterParams = ClutterParams(), train_renders: str = "fixed") -> DataSplits:
     """Train/val/test tensors of the cluttered digits at ``image_size``, standardised with the training
-    split's mean/std (as the digits are). ``seed`` draws the renders; the source pools never change."""
+    split's mean/std (as the digits are). ``seed`` draws the renders; the source pools never change.
+    ``train_renders``: ``fixed`` (one set for the whole run) or ``per_epoch`` (:class:`RendersPerEpoch`);
+    validation and test renders are always fixed."""
+    if train_renders not in TRAIN_RENDERS:
+        raise ValueError(f"train_renders must be one of {TRAIN_RENDERS}, got {train_renders!r}")
     counts = {**DEFAULT_COUNTS, **(counts or {})}
     rendered = {s: render(s, counts[s], seed, image_size, params) for s in SPLITS}
     train_pixels = rendered["train"][0].float().div_(255)
     mean, std = float(train_pixels.mean()), float(train_pixels.std())
 
-    def dataset(split: str) -> TensorDataset:
+    def dataset(split: str) -> Dataset:
+        if split == "train" and train_renders == "per_epoch":
+            return RendersPerEpoch(counts["train"], seed, image_size, params, mean, std)
         pixels, labels = rendered[split]
         return TensorDataset(pixels.float().div_(255).sub_(mean).div_(std), labels)
 

@@ -82,7 +82,8 @@ def build_data(data_cfg: dict[str, Any], data_config: dict[str, Any] | None = No
         raise DataError(f"data.dataset must be one of {DATASETS}, got {dataset!r}")
     seed = int(data_cfg.get("seed") or 0)
     if dataset == "cluttered":
-        return load_cluttered(image_size=data_cfg["image_size"], seed=seed)
+        return load_cluttered(image_size=data_cfg["image_size"], seed=seed,
+                              train_renders=data_cfg.get("train_renders") or "fixed")
     if dataset == "digits":
         return load_digits(image_size=data_cfg["image_size"], channels=3, seed=seed,
                            pool=data_cfg.get("digits_pool") or "all")

@@ -63,6 +63,8 @@ class TrainLoader:
 
     def epoch(self, epoch: int, skip_batches: int = 0) -> DataLoader:
         self.sampler.set_epoch(epoch)
+        if hasattr(self.loader.dataset, "set_epoch"):  # data drawn anew each epoch (RendersPerEpoch)
+            self.loader.dataset.set_epoch(epoch)
         self.sampler.skip = skip_batches * self.batch_size
         self.generator.manual_seed(self.seed * 100003 + epoch)  # worker seeds: a function of the epoch only
         return self.loader

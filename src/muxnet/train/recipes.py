@@ -302,6 +302,11 @@ def _digit_pools() -> tuple[str, ...]:
     return DIGIT_POOLS
 
 
+def _train_renders() -> tuple[str, ...]:
+    from ..data.cluttered import TRAIN_RENDERS
+    return TRAIN_RENDERS
+
+
 def _losses() -> tuple[str, ...]:
     from .optim import LOSSES
     return LOSSES
@@ -339,6 +344,8 @@ class ClassificationDataSection(RecipeSection):
     # digits only: all images, or "scenes_train" (those of the embedded scenes' training split: a backbone
     # pre-trained for the scenes never sees their test)
     digits_pool: str = setting("all", one_of(_digit_pools))
+    # cluttered only: "fixed" training renders, or "per_epoch" (drawn anew each epoch, nothing to memorise)
+    train_renders: str = setting("fixed", one_of(_train_renders))
 
 
 @dataclass(frozen=True)
