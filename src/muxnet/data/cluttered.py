@@ -174,16 +174,20 @@ class RendersPerEpoch(Dataset):
     (``muxnet.data.loaders.TrainLoader``); epoch 0 is the fixed set.
     """
 
-    def __init__(self, count: int, seed: int, canvas: int, params: ClutterParams, mean: float, std: float):
+    def __init__(self, count: int, seed: int, canvas: int, params: ClutterParams, mean: float, std: float,
+                 first: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """``first``: epoch 0's renders (uint8 pixels, labels) when the caller has them already."""
         self.count, self.seed, self.canvas, self.params = count, seed, canvas, params
         self.mean, self.std = mean, std
         self.epoch = -1
-        self.set_epoch(0)
+        self._show(0, first or render("train", count, seed, canvas, params))
 
     def set_epoch(self, epoch: int) -> None:
-        if epoch == self.epoch:
-            return
-        pixels, self.labels = render("train", self.count, self.seed, self.canvas, self.params, epoch)
+        if epoch != self.epoch:
+            self._show(epoch, render("train", self.count, self.seed, self.canvas, self.params, epoch))
+
+    def _show(self, epoch: int, rendered: tuple[torch.Tensor, torch.Tensor]) -> None:
+        pixels, self.labels = rendered
         self.pixels = pixels.float().div_(255).sub_(self.mean).div_(self.std)
         self.epoch = epoch
 
@@ -212,7 +216,7 @@ def load_cluttered(image_size: int = 32, seed: int = 0, counts: dict[str, int] |
 
     def dataset(split: str) -> Dataset:
         if split == "train" and train_renders == "per_epoch":
-            return RendersPerEpoch(counts["train"], seed, image_size, params, mean, std)
+            return RendersPerEpoch(counts["train"], seed, image_size, params, mean, std, rendered["train"])
         pixels, labels = rendered[split]
         return TensorDataset(pixels.float().div_(255).sub_(mean).div_(std), labels)
 
