@@ -4,7 +4,9 @@ The search ranks candidates by a short proxy training; a proxy is only as good a
 accuracy a network reaches when trained in full. This takes ``--archs`` genomes of the ``small`` preset spread
 evenly over the space's params range (a random pool plus the space's extremes, then the genomes at evenly
 spaced params quantiles), trains each in full with the task's recipe (``muxnet train``'s loop) with
-``--full-seeds`` seeds (the reference: its seed-to-seed spread bounds the tau any proxy can reach), and
+``--full-seeds`` seeds (the reference: its seed-to-seed spread bounds the tau any proxy can reach; ``--set``
+changes that recipe, e.g. ``schedule.epochs=30``, and each full record keeps the changes it was trained with, so
+references under different recipes share ``--records`` without mixing), and
 proxy-trains each under every ``--proxies`` setting with ``--seeds`` seeds. A setting is
 ``EPOCHSxSAMPLES[:recipe]``: that many epochs on a fixed seeded subset of that many training images, with the
 search's proxy (AdamW 1e-2, batch 32, cosine, no warm-up or label smoothing) or, with ``:recipe``, the task's
@@ -106,10 +108,13 @@ def _append(path: Path, record: dict) -> None:
         fh.write(json.dumps(record) + "\n")
 
 
-def train_full(genomes, seeds: int, records: Path, runs: Path, dataset: str, workers: int) -> dict:
-    """``{(genome key, seed): test error}`` of every full training, the missing ones trained now."""
+def train_full(genomes, seeds: int, records: Path, runs: Path, dataset: str, workers: int,
+               overrides: tuple[str, ...] = ()) -> dict:
+    """``{(genome key, seed): test error}`` of every full training with the recipe changed by ``overrides``,
+    the missing ones trained now."""
     space = SearchSpace("small")
-    full = {(r["genome"], r["seed"]): r["test_error"] for r in _read(records / "full.jsonl")}
+    full = {(r["genome"], r["seed"]): r["test_error"] for r in _read(records / "full.jsonl")
+            if tuple(r.get("overrides", ())) == overrides}
     jobs = []
     for seed in range(seeds):  # every genome's first seed before any second one
         for g in genomes:
@@ -121,11 +126,13 @@ def train_full(genomes, seeds: int, records: Path, runs: Path, dataset: str, wor
                 path.parent.mkdir(parents=True, exist_ok=True)
                 space.decode(g).save(path)
             jobs.append(TrainJob(key, str(path), seed, str(runs / "full" / f"{key}_seed{seed}")))
-    for job, summary in train_jobs(jobs, recipe=None if dataset == "cluttered" else dataset, workers=workers):
+    for job, summary in train_jobs(jobs, recipe=None if dataset == "cluttered" else dataset, overrides=overrides,
+                                   workers=workers):
         error = 1 - test_top1(summary) / 100
         full[(job.name, job.seed)] = error
-        _append(records / "full.jsonl", {"genome": job.name, "seed": job.seed, "test_error": error,
-                                         "wall_s": round(summary["wall_time_s"], 1)})
+        record = {"genome": job.name, "seed": job.seed, "test_error": error,
+                  "wall_s": round(summary["wall_time_s"], 1)}
+        _append(records / "full.jsonl", {**record, "overrides": list(overrides)} if overrides else record)
         print(f"  full {job.name} seed {job.seed}: test error {error:.4f} ({summary['wall_time_s']:.0f} s)",
               flush=True)
     return full
@@ -170,15 +177,27 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=2, help="proxy seeds per genome and setting")
     p.add_argument("--dataset", default="cluttered", help="an embedded dataset (its recipe trains in full)")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change the full trainings' recipe, e.g. schedule.epochs=30 (their runs go under --runs "
+                        "in a folder named after the changes)")
     args = p.parse_args()
 
     records, runs = Path(args.records), Path(args.runs)
+    overrides = tuple(args.set)
+    from muxnet.train.recipes import RECIPE_FOR_DATASET, RecipeError, load_recipe
+
+    try:  # a bad key fails here, before any training
+        load_recipe(RECIPE_FOR_DATASET[args.dataset], overrides)
+    except RecipeError as err:
+        p.error(str(err))
+    if overrides:  # another recipe's runs must not be read back as this one's
+        runs = runs / "_".join(o.replace("=", "-").replace("/", "-") for o in overrides)
     records.mkdir(parents=True, exist_ok=True)
     settings = [parse_setting(s) for s in args.proxies.split(",") if s.strip()]
     genomes = spread_genomes(args.archs)
     space = SearchSpace("small")
     started = time.perf_counter()
-    full = train_full(genomes, args.full_seeds, records, runs, args.dataset, args.workers)
+    full = train_full(genomes, args.full_seeds, records, runs, args.dataset, args.workers, overrides)
     print(f"full trainings: {time.perf_counter() - started:.0f} s", flush=True)
     proxies = proxy_all(genomes, settings, args.seeds, records, args.dataset, args.workers)
     print(f"all: {time.perf_counter() - started:.0f} s\n")
