@@ -12,7 +12,10 @@ the data's recipe for ``--seeds`` seeds each:
 
 It prints per target each arm's params, MAdds, proxy error and mean test top-1 with its 95% t-interval, and
 Welch's t-test of the search's pick against each other arm. Everything is resumable (rerun with the same
-``--output``): the search resumes, random candidates and trainings already finished are read back.
+``--output``): the search resumes, random candidates and trainings already finished are read back. Finished
+trainings are also kept in ``--records`` (fingerprinted by spec text, seed and resolved recipe), so on a machine
+without ``--output`` the search and the random proxies are rerun (with one thread per worker they give the same
+picks) and the trainings are read back.
 
     PYTHONPATH=src python benchmarks/bench_search_quality.py --output runs/quality
 """
@@ -36,7 +39,7 @@ from muxnet.search.driver.search_run import _build_evaluator
 from muxnet.search.evaluators import EvalTask, candidate_seed
 from muxnet.search.executors import make_executor
 from muxnet.search.objectives import ComplexityCache
-from muxnet.search.retrain import TrainJob, test_top1, train_jobs
+from muxnet.search.retrain import TrainingRecords, TrainJob, test_top1, train_jobs
 from muxnet.search.sampling import TargetedSampler
 from muxnet.search.space import SearchSpace, genome_key
 from muxnet.train.recipes import RECIPE_FOR_DATASET
@@ -92,6 +95,8 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override for every run")
     p.add_argument("--search-set", action="append", default=[], metavar="FIELD=VALUE",
                    help="SearchConfig field for the search run here, e.g. population=6 or dataset=digits")
+    p.add_argument("--records", default=str(Path(__file__).parent / "data" / "search_quality" / "trainings.jsonl"),
+                   help="finished trainings kept across machines (read back instead of retrained)")
     args = p.parse_args()
 
     out = Path(args.output)
@@ -129,7 +134,7 @@ def main() -> None:
     costs: dict[str, tuple[int, int]] = {}
     for job, run in train_jobs(jobs, RECIPE_FOR_DATASET[config.dataset] if embedded else None,
                                None if embedded else config.dataset,
-                               args.set, args.workers):
+                               args.set, args.workers, TrainingRecords(args.records)):
         top1.setdefault(job.name, []).append(test_top1(run))
         costs[job.name] = (run["params"], run["madds"])
         print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(run):.2f} ({run['wall_time_s']:.0f} s)",

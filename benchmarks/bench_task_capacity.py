@@ -5,7 +5,9 @@ network of the search space's size must stay below saturation. This trains the s
 MobileNetV2's choices (``muxnet.search.baselines``) at each ``--widths`` multiplier with the task's recipe, for
 ``--seeds`` seeds each (in parallel worker processes, resumable: rerun with the same ``--output`` to continue),
 and prints per width the params, MAdds and the mean test top-1 with its 95% t-interval, and between consecutive
-widths the difference and Welch's t-test.
+widths the difference and Welch's t-test. Every finished training is also kept in ``--records`` (one line each,
+with the fingerprint of its spec, seed and resolved recipe), so a rerun on a machine without the run directories
+reads them back instead of training again.
 
     PYTHONPATH=src python benchmarks/bench_task_capacity.py --output runs/capacity
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 from muxnet.profiling import count_spec
 from muxnet.runtime.statistics import mean_interval, welch_test
 from muxnet.search.baselines import mobilenet_v2_choices
-from muxnet.search.retrain import TrainJob, test_top1, train_jobs
+from muxnet.search.retrain import TrainingRecords, TrainJob, test_top1, train_jobs
 
 
 def main() -> None:
@@ -32,6 +34,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=None, help="parallel runs (default: one per core)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override for every run")
     p.add_argument("--json", help="write the table here too")
+    p.add_argument("--records", default=str(Path(__file__).parent / "data" / "task_capacity" / "trainings.jsonl"),
+                   help="finished trainings kept across machines (read back instead of retrained)")
     args = p.parse_args()
 
     out = Path(args.output)
@@ -49,7 +53,8 @@ def main() -> None:
     overrides = list(args.set)  # "key=value", parsed as muxnet train --set parses them
     started = time.perf_counter()
     top1: dict[str, list[float]] = {}
-    for job, summary in train_jobs(jobs, args.recipe, overrides=overrides, workers=args.workers):
+    records = TrainingRecords(args.records)
+    for job, summary in train_jobs(jobs, args.recipe, overrides=overrides, workers=args.workers, records=records):
         top1.setdefault(job.name, []).append(test_top1(summary))
         print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(summary):.2f} "
               f"({summary['wall_time_s']:.0f} s)", flush=True)

@@ -110,3 +110,32 @@ def test_mobilenet_v2_baseline_in_the_search_skeleton():
         assert abs(found / target - 1) < 0.1
     with pytest.raises(ValueError, match="outside what widths"):
         mobilenet_v2_at(lambda s: count_spec(s)[0], 50e6)
+
+
+def test_training_records_keep_results_across_lost_run_directories(tmp_path):
+    from muxnet.search.retrain import TrainingRecords, TrainJob, test_top1, train_jobs
+
+    spec = mobilenet_v2_choices("small", 0.25)
+    spec.save(tmp_path / "a.yaml")
+    spec.save(tmp_path / "elsewhere.yaml")
+    jobs = [TrainJob("a", str(tmp_path / "a.yaml"), seed, str(tmp_path / "runs" / f"a{seed}")) for seed in (0, 1)]
+    overrides = ("schedule.epochs=1", "data.image_size=32")
+    records = TrainingRecords(tmp_path / "records" / "trainings.jsonl")
+    first = {job.seed: test_top1(s) for job, s in train_jobs(jobs, "digits", overrides=overrides, workers=1,
+                                                             records=records)}
+    assert len(records.path.read_text().splitlines()) == 2
+    # the run directories are gone (another machine); the records answer, nothing is trained
+    moved = [TrainJob("a", str(tmp_path / "elsewhere.yaml"), j.seed, str(tmp_path / "new" / j.run_dir[-2:]))
+             for j in jobs]
+    again = {job.seed: test_top1(s) for job, s in train_jobs(moved, "digits", overrides=overrides, workers=1,
+                                                             records=TrainingRecords(records.path))}
+    assert again == first and not (tmp_path / "new").exists()
+    # what decides the result is part of the fingerprint: the seed, any recipe change, the spec's text
+    key = TrainingRecords.fingerprint(jobs[0], "digits", overrides=overrides)
+    assert key != TrainingRecords.fingerprint(jobs[1], "digits", overrides=overrides)
+    assert key != TrainingRecords.fingerprint(jobs[0], "digits", overrides=(*overrides, "optimizer.lr=0.01"))
+    mobilenet_v2_choices("small", 0.5).save(tmp_path / "a.yaml")
+    assert key != TrainingRecords.fingerprint(jobs[0], "digits", overrides=overrides)
+    records.path.write_text('{"fingerprint": "x", "summary": {}}\n{"fingerprint": "y"}\n')
+    with pytest.raises(ValueError, match=r"trainings.jsonl:2: not a training record"):
+        TrainingRecords(records.path)

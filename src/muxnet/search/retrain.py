@@ -5,12 +5,16 @@ A :class:`TrainJob` is one network (a spec file) and one seed, trained by ``muxn
 run directory. :func:`train_jobs` runs jobs in parallel worker processes (one thread each: small networks use a
 core better one per process than two threads per network) and is resumable job by job: a finished job (its
 ``summary.json``) is read back, an interrupted one (its ``last.pt``) continues bit for bit, so a killed batch
-loses at most the epochs since each running job's last checkpoint.
+loses at most the epochs since each running job's last checkpoint. A :class:`TrainingRecords` file keeps what
+each finished job measured, one line per job, so that an experiment spread over machines (whose run directories
+do not travel) never trains the same network, seed and recipe twice.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
+import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -46,8 +50,6 @@ def _recipe(job: TrainJob, recipe: str | None, data: str | None, overrides: Sequ
 def run_job(job: TrainJob, recipe: str | None = None, data: str | None = None,
             overrides: Sequence[str | tuple[str, Any]] = (), threads: int = 1) -> dict[str, Any]:
     """Train ``job`` (or read back its finished run) and return the run's summary."""
-    import json
-
     from ..train import train
 
     summary = Path(job.run_dir) / "summary.json"
@@ -55,6 +57,60 @@ def run_job(job: TrainJob, recipe: str | None = None, data: str | None = None,
         return json.loads(summary.read_text())
     recipe_dict, resume = _recipe(job, recipe, data, overrides, threads)
     return train(recipe_dict, resume=resume, log=lambda line: None)
+
+
+class TrainingRecords:
+    """Finished trainings as JSON lines (``path``): per job its fingerprint, name, seed and the part of its
+    ``summary.json`` an experiment reads (test metrics of the last and best epochs, params, MAdds, wall time).
+
+    The fingerprint (:meth:`fingerprint`) is what decides the result: the spec's own text (not its path), the
+    seed and the whole resolved recipe (its shipped defaults included, so a changed recipe is a new training);
+    where the run is written and with how many threads are not part of it.
+    """
+
+    KEPT = ("params", "madds", "wall_time_s", "last", "best", "epochs")
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.rows: dict[str, dict[str, Any]] = {}
+        if self.path.is_file():
+            for number, line in enumerate(self.path.read_text().splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    if not isinstance(row["summary"], dict):
+                        raise TypeError("its summary is not a mapping")
+                    self.rows[row["fingerprint"]] = row
+                except (json.JSONDecodeError, KeyError, TypeError) as err:
+                    raise ValueError(f"{self.path}:{number}: not a training record ({err})") from None
+
+    @staticmethod
+    def fingerprint(job: TrainJob, recipe: str | None = None, data: str | None = None,
+                    overrides: Sequence[str | tuple[str, Any]] = ()) -> str:
+        from ..train.recipes import build_recipe
+
+        resolved = build_recipe(recipe, data=data, overrides=[("model.name", job.spec), ("training.seed", job.seed),
+                                                              *overrides])
+        resolved.pop("output", None)
+        resolved["training"].pop("threads", None)
+        spec = Path(job.spec)
+        resolved["model"]["name"] = spec.read_text() if spec.is_file() else job.spec
+        text = json.dumps(resolved, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def get(self, fingerprint: str) -> dict[str, Any] | None:
+        """The recorded summary of a finished training, or ``None``."""
+        row = self.rows.get(fingerprint)
+        return None if row is None else row["summary"]
+
+    def add(self, fingerprint: str, job: TrainJob, summary: dict[str, Any]) -> None:
+        row = {"fingerprint": fingerprint, "name": job.name, "seed": job.seed,
+               "summary": {k: summary[k] for k in self.KEPT if k in summary}}
+        self.rows[fingerprint] = row
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
 
 
 def _init_worker(parent_pid: int) -> None:
@@ -65,30 +121,44 @@ def _init_worker(parent_pid: int) -> None:
 
 
 def train_jobs(jobs: Iterable[TrainJob], recipe: str | None = None, data: str | None = None,
-               overrides: Sequence[str | tuple[str, Any]] = (), workers: int | None = None
-               ) -> Iterator[tuple[TrainJob, dict[str, Any]]]:
+               overrides: Sequence[str | tuple[str, Any]] = (), workers: int | None = None,
+               records: TrainingRecords | None = None) -> Iterator[tuple[TrainJob, dict[str, Any]]]:
     """Train every job and yield ``(job, summary)`` as each finishes (finished ones first, read back).
 
     ``recipe`` names the recipe (``None``: the one that follows ``data``; no data: the embedded default's), and
     ``overrides`` change it for every job alike; a job's own settings are its spec and seed. With one worker
-    the jobs run here, one after the other.
+    the jobs run here, one after the other. With ``records``, a job recorded there is not trained again (its
+    recorded summary is yielded), and every job finished here is recorded.
     """
     jobs = list(jobs)
-    done = [j for j in jobs if (Path(j.run_dir) / "summary.json").is_file()]
-    todo = [j for j in jobs if j not in done]
-    for job in done:
-        yield job, run_job(job)
+    prints = {j: records.fingerprint(j, recipe, data, overrides) for j in jobs} if records is not None else {}
+    finished = {j: records.get(prints[j]) if records is not None else None for j in jobs}
+    for job in jobs:
+        if finished[job] is None and (Path(job.run_dir) / "summary.json").is_file():
+            finished[job] = run_job(job)
+            if records is not None:  # finished before it was recorded
+                records.add(prints[job], job, finished[job])
+    todo = [j for j in jobs if finished[j] is None]
+    for job in jobs:
+        if finished[job] is not None:
+            yield job, finished[job]
     workers = min(workers or available_cpus(), len(todo)) if todo else 0
     if workers <= 1:
         for job in todo:
-            yield job, run_job(job, recipe, data, overrides, threads=1 if workers else available_cpus())
+            summary = run_job(job, recipe, data, overrides, threads=1 if workers else available_cpus())
+            if records is not None:
+                records.add(prints[job], job, summary)
+            yield job, summary
         return
     pool = futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_init_worker, initargs=(os.getpid(),))
     try:
         pending = {pool.submit(run_job, job, recipe, data, tuple(overrides), 1): job for job in todo}
         for future in futures.as_completed(pending):
-            yield pending[future], future.result()
+            job, summary = pending[future], future.result()
+            if records is not None:
+                records.add(prints[job], job, summary)
+            yield job, summary
     finally:
         pool.shutdown(cancel_futures=True)
 
@@ -165,4 +235,5 @@ def retrain_picks(out_dir: str | Path, summary: dict[str, Any], dataset: str, im
     return results
 
 
-__all__ = ["RETRAIN_DIR", "RetrainOptions", "TrainJob", "retrain_picks", "run_job", "test_top1", "train_jobs"]
+__all__ = ["RETRAIN_DIR", "RetrainOptions", "TrainJob", "TrainingRecords", "retrain_picks", "run_job", "test_top1",
+           "train_jobs"]
