@@ -20,7 +20,12 @@ from it, per target:
 The evaluator is either the project's tabular benchmark (``--table``, made by
 ``benchmarks/build_tabular_benchmark.py``: every genome of an enumerable sub-space proxy-trained once, so a
 search is a sequence of look-ups and the optimum is known), or the deterministic synthetic stand-in
-(``--synthetic``; error falls with capacity, plus genome-seeded noise) over the whole ``small`` space.
+(``--synthetic``; error falls with capacity, plus genome-seeded noise) over the whole ``small`` space, or the
+real thing (``--proxy``): ``muxnet search``'s own proxy training on its default data (``--set FIELD=VALUE`` changes
+any ``SearchConfig`` field, e.g. ``dataset=digits``), in a process pool of ``--workers`` (the archive's order
+is then the order in which candidates finished, still the order they were paid for). Each proxy run is kept in
+``--runs`` and resumes there, so a killed benchmark loses only the candidates in flight; no optimum is known, so
+runs are scored against the best any of them found.
 
 **Several seeds per genome.** ``--table`` takes several files (one seed each), or a file with a ``seed``
 column (a row per genome and seed). The search then looks errors up in the first seed's table (what one proxy
@@ -31,6 +36,8 @@ table is the genome that is best, not the luckiest draw. With one seed the two a
     python benchmarks/bench_search.py --table benchmarks/data/tabular_small.csv.gz --seeds $(seq 0 19) \\
         --curves docs/images/surrogate_table.png
     python benchmarks/bench_search.py --synthetic --seeds $(seq 0 19) --curves docs/images/surrogate_synthetic.png
+    python benchmarks/bench_search.py --proxy --population 9 --generations 5 --seeds 0 1 2 3 4 \
+        --algorithms moead moead-surrogate --checkpoints 18 36 54 --runs runs/bench_search_proxy
 """
 
 from __future__ import annotations
@@ -116,21 +123,25 @@ def target_scores(problem: SearchProblem, complexity: ComplexityCache, genomes: 
 
 
 def run_once(config: SearchConfig, score_table: dict[str, float] | None, problem: SearchProblem,
-             complexity: ComplexityCache) -> dict:
+             complexity: ComplexityCache, run_dir: Path | None = None, workers: int | None = None) -> dict:
     """One search; per target its best-so-far curve over trained candidates (archive order), scored with the
-    run's own errors or, given ``score_table``, with that table's."""
+    run's own errors or, given ``score_table``, with that table's. With ``run_dir`` the run is kept there and
+    resumed if it was cut off (``workers``: a process pool of that size instead of evaluating in-process)."""
     with tempfile.TemporaryDirectory() as tmp:
+        out = run_dir or Path(tmp)
         started = time.perf_counter()
-        run_search(config, tmp, log=lambda _line: None)
+        run_search(config, out, resume=(out / "archive.sqlite").is_file(),
+                   executor="process" if workers else "inprocess", workers=workers, log=lambda _line: None)
         seconds = time.perf_counter() - started
-        with sqlite3.connect(Path(tmp) / "archive.sqlite") as db:
+        with sqlite3.connect(out / "archive.sqlite") as db:
             rows = db.execute("SELECT genome, status, error, predicted_error, predictor FROM evaluations "
                               "ORDER BY id").fetchall()
+            evaluating = db.execute("SELECT COALESCE(SUM(duration), 0) FROM evaluations").fetchone()[0]
     genomes = [r[0] for r in rows]
     errors = [(score_table[g] if score_table else e) if s == "ok" else np.inf for g, s, e, *_ in rows]
     curves = np.minimum.accumulate(target_scores(problem, complexity, genomes, errors), axis=1)
     picked = [(e, p, json.loads(m)["tau"]) for _, s, e, p, m in rows if p is not None and s == "ok"]
-    return {"evaluations": len(rows), "seconds": seconds, "curves": curves.tolist(),
+    return {"evaluations": len(rows), "seconds": seconds, "evaluation_s": evaluating, "curves": curves.tolist(),
             "predicted": [[e, p] for e, p, _ in picked], "taus": [t for *_, t in picked]}
 
 
@@ -269,6 +280,7 @@ def main() -> None:
                         help="a tabular benchmark (.csv.gz from build_tabular_benchmark.py); several files, or a "
                         "'seed' column, give several seeds per genome")
     source.add_argument("--synthetic", action="store_true", help="the synthetic evaluator over the whole space")
+    source.add_argument("--proxy", action="store_true", help="muxnet search's proxy training (slow: minutes a run)")
     source.add_argument("--from-json", type=Path, help="print and plot the runs a --json file holds, running nothing")
     parser.add_argument("--targets", help="default: three targets inside the table's range, or the search's "
                         "default targets with --synthetic")
@@ -283,6 +295,11 @@ def main() -> None:
     parser.add_argument("--within", type=float, default=0.005, help="how close to the optimum counts as reached")
     parser.add_argument("--score", choices=("mean", "searched"), default="mean",
                         help="score against the per-genome mean over the table's seeds, or the searched seed")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="with --proxy: a SearchConfig field, e.g. dataset=digits or max_train_samples=5000")
+    parser.add_argument("--runs", type=Path, default=Path("runs/bench_search_proxy"),
+                        help="with --proxy: where each run is kept (rerun to resume)")
+    parser.add_argument("--workers", type=int, default=2, help="with --proxy: proxy trainings at a time")
     parser.add_argument("--json", type=Path, help="write every run's numbers here")
     parser.add_argument("--curves", type=Path, help="plot best-so-far against trained candidates here (PNG)")
     parser.add_argument("--plot", type=Path, help="box plot of the best value at the full budget per target (PNG)")
@@ -302,9 +319,20 @@ def main() -> None:
     present(record, args)
 
 
+def _number_or_text(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
 def measure(args) -> dict:
     """Run every algorithm for every seed; the record ``present`` prints and plots (and ``--json`` keeps)."""
-    targets = args.targets or (SearchConfig().targets if args.synthetic else TABLE_TARGETS)
+    table = bool(args.table)
+    fields = {k: _number_or_text(v) for k, v in (item.split("=", 1) for item in args.set)}
+    targets = args.targets or fields.pop("targets", None) or (TABLE_TARGETS if table else SearchConfig().targets)
     budget = args.population * (args.generations + 1)
     checkpoints = [c for c in args.checkpoints if c <= budget]
     with tempfile.TemporaryDirectory() as tables_dir:
@@ -314,12 +342,12 @@ def measure(args) -> dict:
             searched = Path(tables_dir) / "searched.csv"  # the first seed: what the search looks up
             searched.write_text("genome,error\n" + "".join(f"{g},{e!r}\n" for g, e in tables[0].items()))
             score_table = mean_table(tables) if args.score == "mean" else tables[0]
-        evaluator = "synthetic" if args.synthetic else f"table:{searched}"
+        evaluator = f"table:{searched}" if table else "synthetic" if args.synthetic else "train"
 
         def config(algorithm: str, seed: int) -> SearchConfig:
-            return SearchConfig(algorithm=algorithm, evaluator=evaluator, restrict_to_table=not args.synthetic,
-                                targets=targets, population=args.population, generations=args.generations,
-                                seed=seed, scalarization=args.scalarization)
+            return SearchConfig(**{**dict(algorithm=algorithm, evaluator=evaluator, restrict_to_table=table,
+                                          targets=targets, population=args.population, generations=args.generations,
+                                          seed=seed, scalarization=args.scalarization), **fields})
 
         genomes = [parse_genome_key(g) for g in score_table] if score_table else None
         problem, complexity = problem_for(config("moead", 0), genomes)
@@ -327,7 +355,9 @@ def measure(args) -> dict:
         started = time.perf_counter()
         for seed in args.seeds:
             for algorithm in results:
-                results[algorithm].append(run_once(config(algorithm, seed), score_table, problem, complexity))
+                run_dir = args.runs / f"{algorithm}_seed{seed}" if args.proxy else None
+                results[algorithm].append(run_once(config(algorithm, seed), score_table, problem, complexity,
+                                                   run_dir, args.workers if args.proxy else None))
         seconds = time.perf_counter() - started
 
     labels = targets.split(";")
@@ -339,7 +369,9 @@ def measure(args) -> dict:
     else:  # no known optimum: the best any run found
         optimum = [min(min(run["curves"][t]) for runs in results.values() for run in runs) for t in range(len(labels))]
         reference = "best of all runs"
-    size = f"{len(tables[0])}-genome table ({len(tables)} seed(s))" if tables else "synthetic (whole small space)"
+    size = (f"{len(tables[0])}-genome table ({len(tables)} seed(s))" if tables else
+            "synthetic (whole small space)" if args.synthetic else
+            f"proxy training on {config('moead', 0).dataset} (whole small space)")
     header = (f"{size}, population {args.population}, {args.generations} generations (budget {budget} proposals "
               f"each), {len(args.seeds)} seeds, {args.scalarization.upper()}, {seconds:.0f} s")
     return {"args": {k: str(v) for k, v in vars(args).items()}, "header": header, "targets": labels,
@@ -358,7 +390,8 @@ def present(record: dict, args) -> None:
         extra = (f", the predictor's cross-validated tau {np.mean(taus):.2f} on average, its picks' predicted "
                  f"against measured error tau {np.nanmean(realised):.2f}") if taus else ""
         print(f"  {LABELS.get(algorithm, algorithm)}: {np.mean([r['evaluations'] for r in runs]):.1f} trained "
-              f"candidates, {np.mean([r['seconds'] for r in runs]):.1f} s a run{extra}")
+              f"candidates, {np.mean([r['seconds'] for r in runs]):.1f} s a run here, "
+              f"{np.mean([r.get('evaluation_s', np.nan) for r in runs]):.1f} s of evaluation a run{extra}")
     report(results, labels, optimum, reference, budget, record["checkpoints"], record["within"])
     if args.curves:
         plot_curves(results, labels, optimum, budget, args.curves, name, reference, record["within"])
