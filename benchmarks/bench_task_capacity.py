@@ -41,15 +41,17 @@ def main() -> None:
     out = Path(args.output)
     (out / "specs").mkdir(parents=True, exist_ok=True)
     widths = [float(w) for w in args.widths.split(",")]
-    jobs, costs = [], {}
+    costs, paths = {}, {}
     for width in widths:
         spec = mobilenet_v2_choices("small", width)
-        path = out / "specs" / f"w{width:g}.yaml"
-        if not path.is_file():
-            spec.save(path)
+        paths[width] = out / "specs" / f"w{width:g}.yaml"
+        if not paths[width].is_file():
+            spec.save(paths[width])
         costs[width] = count_spec(spec)
-        jobs += [TrainJob(f"w{width:g}", str(path), seed, str(out / f"w{width:g}_seed{seed}"))
-                 for seed in range(args.seeds)]
+    # seed by seed, widest first: a run stopped early has already compared every width, and the longest
+    # trainings start first
+    jobs = [TrainJob(f"w{width:g}", str(paths[width]), seed, str(out / f"w{width:g}_seed{seed}"))
+            for seed in range(args.seeds) for width in sorted(widths, reverse=True)]
     overrides = list(args.set)  # "key=value", parsed as muxnet train --set parses them
     started = time.perf_counter()
     top1: dict[str, list[float]] = {}

@@ -111,3 +111,22 @@ def test_the_recipe_chooses_the_training_renders_and_refuses_others():
         load_cluttered(train_renders="sometimes")
     with pytest.raises(ValueError, match="epoch >= 0"):
         render("train", 4, epoch=-1)
+
+
+def test_the_recipe_chooses_the_composition_and_the_hard_one_is_pinned_and_more_cluttered():
+    from muxnet.data.cluttered import DIFFICULTIES
+    from muxnet.train.recipes import RecipeError, load_recipe
+
+    assert load_recipe("cluttered")["data"]["difficulty"] == "standard"
+    data = load_recipe("cluttered", [("data.difficulty", "hard")])["data"]
+    hard = build_data({**data, "image_size": 32}).test.tensors[0]
+    standard = build_data({**load_recipe("cluttered")["data"], "image_size": 32}).test.tensors[0]
+    assert hard.shape == standard.shape and not torch.equal(hard, standard)
+    # same digits drawn (the labels come first from the same stream), a different composition
+    pixels, labels = render("test", 256, seed=0, params=DIFFICULTIES["hard"])
+    assert labels.tolist()[:8] == [7, 1, 3, 5, 2, 6, 5, 3]
+    assert abs(pixels.float().mean().item() - 84.69) < 0.5  # the standard composition's: 71.66
+    with pytest.raises(RecipeError, match="difficulty"):
+        load_recipe("cluttered", [("data.difficulty", "brutal")])
+    with pytest.raises(ValueError, match="difficulty must be one of"):
+        load_cluttered(params="brutal")

@@ -56,6 +56,18 @@ class ClutterParams:
     noise: float = 0.04  # std of the Gaussian pixel noise, in [0, 1] intensity
 
 
+# Named compositions, so that a recipe can choose one (``data.difficulty``) and a record of it says which.
+# ``hard`` is meant for training renders drawn each epoch: with unlimited renders the standard composition
+# brings every width to the plain digits' ceiling (``BENCHMARKS.md``, the capacity check), so capacity can
+# only show on clutter a small network fails to ignore.
+DIFFICULTIES = {
+    "standard": ClutterParams(),
+    "hard": ClutterParams(digit_size=(16.0, 24.0), max_offset=4.0, max_rotation=25.0, distractors=(2, 4),
+                          fragment_size=(5.0, 8.0), background=(0.0, 0.35), foreground=(0.65, 1.0), tint=0.15,
+                          noise=0.06),
+}
+
+
 def source_pools() -> dict[str, np.ndarray]:
     """Indices into scikit-learn's digits of each split's source images: disjoint, stratified by class."""
     labels = _source()[1]
@@ -202,13 +214,18 @@ TRAIN_RENDERS = ("fixed", "per_epoch")
 
 
 def load_cluttered(image_size: int = 32, seed: int = 0, counts: dict[str, int] | None = None,
-                   params: ClutterParams = ClutterParams(), train_renders: str = "fixed") -> DataSplits:
+                   params: ClutterParams | str = "standard", train_renders: str = "fixed") -> DataSplits:
     """Train/val/test tensors of the cluttered digits at ``image_size``, standardised with the training
     split's mean/std (as the digits are). ``seed`` draws the renders; the source pools never change.
-    ``train_renders``: ``fixed`` (one set for the whole run) or ``per_epoch`` (:class:`RendersPerEpoch`);
-    validation and test renders are always fixed."""
+    ``params``: a composition or the name of one in :data:`DIFFICULTIES`. ``train_renders``: ``fixed`` (one
+    set for the whole run) or ``per_epoch`` (:class:`RendersPerEpoch`); validation and test renders are
+    always fixed."""
     if train_renders not in TRAIN_RENDERS:
         raise ValueError(f"train_renders must be one of {TRAIN_RENDERS}, got {train_renders!r}")
+    if isinstance(params, str):
+        if params not in DIFFICULTIES:
+            raise ValueError(f"difficulty must be one of {tuple(DIFFICULTIES)}, got {params!r}")
+        params = DIFFICULTIES[params]
     counts = {**DEFAULT_COUNTS, **(counts or {})}
     rendered = {s: render(s, counts[s], seed, image_size, params) for s in SPLITS}
     train_pixels = rendered["train"][0].float().div_(255)
@@ -224,14 +241,14 @@ def load_cluttered(image_size: int = 32, seed: int = 0, counts: dict[str, int] |
                       [str(i) for i in range(NUM_CLASSES)], "cluttered")
 
 
-def contact_sheet(path, count: int = 64, seed: int = 0, split: str = "train") -> None:
+def contact_sheet(path, count: int = 64, seed: int = 0, split: str = "train", difficulty: str = "standard") -> None:
     """A grid of ``count`` renders with their labels (for the docs and for eyeballing the task)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pixels, labels = render(split, count, seed)
+    pixels, labels = render(split, count, seed, params=DIFFICULTIES[difficulty])
     cols = int(math.ceil(math.sqrt(count)))
     rows = int(math.ceil(count / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.0))
@@ -245,4 +262,4 @@ def contact_sheet(path, count: int = 64, seed: int = 0, split: str = "train") ->
     plt.close(fig)
 
 
-__all__ = ["ClutterParams", "DEFAULT_COUNTS", "contact_sheet", "load_cluttered", "render", "source_pools"]
+__all__ = ["DIFFICULTIES", "ClutterParams", "DEFAULT_COUNTS", "contact_sheet", "load_cluttered", "render", "source_pools"]

@@ -83,7 +83,8 @@ def build_data(data_cfg: dict[str, Any], data_config: dict[str, Any] | None = No
     seed = int(data_cfg.get("seed") or 0)
     if dataset == "cluttered":
         return load_cluttered(image_size=data_cfg["image_size"], seed=seed,
-                              train_renders=data_cfg.get("train_renders") or "fixed")
+                              train_renders=data_cfg.get("train_renders") or "fixed",
+                              params=data_cfg.get("difficulty") or "standard")
     if dataset == "digits":
         return load_digits(image_size=data_cfg["image_size"], channels=3, seed=seed,
                            pool=data_cfg.get("digits_pool") or "all")

@@ -307,6 +307,11 @@ def _train_renders() -> tuple[str, ...]:
     return TRAIN_RENDERS
 
 
+def _difficulties() -> tuple[str, ...]:
+    from ..data.cluttered import DIFFICULTIES
+    return tuple(DIFFICULTIES)
+
+
 def _losses() -> tuple[str, ...]:
     from .optim import LOSSES
     return LOSSES
@@ -346,6 +351,8 @@ class ClassificationDataSection(RecipeSection):
     digits_pool: str = setting("all", one_of(_digit_pools))
     # cluttered only: "fixed" training renders, or "per_epoch" (drawn anew each epoch, nothing to memorise)
     train_renders: str = setting("fixed", one_of(_train_renders))
+    # cluttered only: the composition (muxnet.data.cluttered.DIFFICULTIES), "standard" or "hard"
+    difficulty: str = setting("standard", one_of(_difficulties))
 
 
 @dataclass(frozen=True)
