@@ -264,4 +264,5 @@ def contact_sheet(path, count: int = 64, seed: int = 0, split: str = "train", di
     plt.close(fig)
 
 
-__all__ = ["DIFFICULTIES", "ClutterParams", "DEFAULT_COUNTS", "contact_sheet", "load_cluttered", "render", "source_pools"]
+__all__ = ["DIFFICULTIES", "ClutterParams", "DEFAULT_COUNTS", "contact_sheet", "load_cluttered", "render",
+           "source_pools"]
