@@ -161,7 +161,8 @@ def test_a_wrong_value_names_its_path_and_value(override, message):
     ("optimizer.lr_rate=0.1", "recipe optimizer: unknown key 'lr_rate' (did you mean 'lr'?)"),
     ("training.sed=1", "recipe training: unknown key 'sed' (did you mean 'seed'?)"),
     ("optimiser.lr=0.1", "recipe: unknown key 'optimiser' (did you mean 'optimizer'?)"),
-    ("data.wd=1", "recipe data: unknown key 'wd' (known keys: batch_size, dataset, difficulty, digits_pool, eval_batch_size"),
+    ("data.wd=1", "recipe data: unknown key 'wd' (known keys: batch_size, dataset, difficulty, digits_pool, "
+                  "eval_batch_size"),
 ])
 def test_an_unknown_key_names_the_nearest_known_one(override, message):
     with pytest.raises(RecipeError, match=f"^override {re.escape(override)}: {re.escape(message)}"):
