@@ -113,7 +113,7 @@ def test_the_recipe_chooses_the_training_renders_and_refuses_others():
         render("train", 4, epoch=-1)
 
 
-def test_the_recipe_chooses_the_composition_and_the_hard_one_is_pinned_and_more_cluttered():
+def test_the_recipe_chooses_the_composition_and_the_hard_one_is_pinned():
     from muxnet.data.cluttered import DIFFICULTIES
     from muxnet.train.recipes import RecipeError, load_recipe
 

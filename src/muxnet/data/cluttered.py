@@ -70,6 +70,15 @@ DIFFICULTIES = {
 }
 
 
+def composition(params: ClutterParams | str) -> ClutterParams:
+    """``params`` itself, or the composition :data:`DIFFICULTIES` names so."""
+    if isinstance(params, ClutterParams):
+        return params
+    if params not in DIFFICULTIES:
+        raise ValueError(f"difficulty must be one of {tuple(DIFFICULTIES)}, got {params!r}")
+    return DIFFICULTIES[params]
+
+
 def source_pools() -> dict[str, np.ndarray]:
     """Indices into scikit-learn's digits of each split's source images: disjoint, stratified by class."""
     labels = _source()[1]
@@ -224,10 +233,7 @@ def load_cluttered(image_size: int = 32, seed: int = 0, counts: dict[str, int] |
     always fixed."""
     if train_renders not in TRAIN_RENDERS:
         raise ValueError(f"train_renders must be one of {TRAIN_RENDERS}, got {train_renders!r}")
-    if isinstance(params, str):
-        if params not in DIFFICULTIES:
-            raise ValueError(f"difficulty must be one of {tuple(DIFFICULTIES)}, got {params!r}")
-        params = DIFFICULTIES[params]
+    params = composition(params)
     counts = {**DEFAULT_COUNTS, **(counts or {})}
     rendered = {s: render(s, counts[s], seed, image_size, params) for s in SPLITS}
     train_pixels = rendered["train"][0].float().div_(255)
@@ -250,7 +256,7 @@ def contact_sheet(path, count: int = 64, seed: int = 0, split: str = "train", di
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pixels, labels = render(split, count, seed, params=DIFFICULTIES[difficulty])
+    pixels, labels = render(split, count, seed, params=composition(difficulty))
     cols = int(math.ceil(math.sqrt(count)))
     rows = int(math.ceil(count / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.0))
