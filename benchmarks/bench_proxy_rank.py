@@ -21,6 +21,9 @@ with the benchmark so a later run adds to them); the full trainings' run directo
 to continue.
 
     PYTHONPATH=src python benchmarks/bench_proxy_rank.py --full-seeds 2 --proxies 2x1250,1x5000
+
+``--difficulty hard`` measures the same on the hard composition of the cluttered digits (its full trainings
+are kept apart as a recipe change; its proxy records say their composition).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from muxnet.data.cluttered import DIFFICULTIES
 from muxnet.profiling import count_spec
 from muxnet.runtime import die_with_parent
 from muxnet.search.retrain import TrainJob, test_top1, train_jobs
@@ -76,7 +80,7 @@ def _init(parent: int) -> None:
 
 
 def proxy_error(genome: tuple[int, ...], epochs: int, samples: int, optimizer: str, seed: int,
-                dataset: str) -> float:
+                dataset: str, difficulty: str = "standard") -> float:
     import torch
 
     from muxnet.data import load_tensors
@@ -86,9 +90,9 @@ def proxy_error(genome: tuple[int, ...], epochs: int, samples: int, optimizer: s
     from muxnet.train import train_and_evaluate
     from muxnet.train.recipes import RECIPE_FOR_DATASET, load_recipe
 
-    if dataset not in _DATA:
-        _DATA[dataset] = load_tensors(None, 32, 0, dataset=dataset)
-    data = _DATA[dataset]
+    if (dataset, difficulty) not in _DATA:
+        _DATA[dataset, difficulty] = load_tensors(None, 32, 0, dataset=dataset, difficulty=difficulty)
+    data = _DATA[dataset, difficulty]
     train = as_tensors(data.train, samples, seed=0)  # the search's fixed subset: one per run, not per candidate
     spec = SearchSpace("small").decode(genome)
     if optimizer == "proxy":
@@ -138,9 +142,13 @@ def train_full(genomes, seeds: int, records: Path, runs: Path, dataset: str, wor
     return full
 
 
-def proxy_all(genomes, settings, seeds: int, records: Path, dataset: str, workers: int) -> dict:
-    """``{(genome key, setting name, seed): proxy error}``, the missing ones trained now."""
-    done = {(r["genome"], r["setting"], r["seed"]): r["error"] for r in _read(records / "proxy.jsonl")}
+def proxy_all(genomes, settings, seeds: int, records: Path, dataset: str, workers: int,
+              difficulty: str = "standard") -> dict:
+    """``{(genome key, setting name, seed): proxy error}`` on the ``difficulty`` composition, the missing ones
+    trained now (a record without one is of the standard composition, the only one when it was made)."""
+    done = {(r["genome"], r["setting"], r["seed"]): r["error"] for r in _read(records / "proxy.jsonl")
+            if r.get("difficulty", "standard") == difficulty}
+    tag = {"difficulty": difficulty} if difficulty != "standard" else {}
     todo = [(g, st, s) for st in settings for g in genomes for s in range(seeds)
             if (genome_key(g), setting_name(*st), s) not in done]
     if not todo:
@@ -148,12 +156,13 @@ def proxy_all(genomes, settings, seeds: int, records: Path, dataset: str, worker
     pool = futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_init, initargs=(os.getpid(),))
     try:
-        pending = {pool.submit(proxy_error, g, *st, s, dataset): (g, st, s) for g, st, s in todo}
+        pending = {pool.submit(proxy_error, g, *st, s, dataset, difficulty): (g, st, s) for g, st, s in todo}
         for future in futures.as_completed(pending):
             g, st, s = pending[future]
             key, name = genome_key(g), setting_name(*st)
             done[(key, name, s)] = future.result()
-            _append(records / "proxy.jsonl", {"genome": key, "setting": name, "seed": s, "error": done[(key, name, s)]})
+            _append(records / "proxy.jsonl", {"genome": key, "setting": name, "seed": s, "error": done[(key, name, s)],
+                                              **tag})
             print(f"  proxy {name} seed {s} {key}: error {done[(key, name, s)]:.3f}", flush=True)
     finally:
         pool.shutdown(cancel_futures=True)
@@ -176,6 +185,8 @@ def main() -> None:
     p.add_argument("--proxies", default="2x1250,1x5000", help="EPOCHSxSAMPLES[:recipe] settings, comma-separated")
     p.add_argument("--seeds", type=int, default=2, help="proxy seeds per genome and setting")
     p.add_argument("--dataset", default="cluttered", help="an embedded dataset (its recipe trains in full)")
+    p.add_argument("--difficulty", default="standard", choices=tuple(DIFFICULTIES),
+                   help="the cluttered digits' composition, for the proxies and the full trainings alike")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change the full trainings' recipe, e.g. schedule.epochs=30 (their runs go under --runs "
@@ -183,7 +194,9 @@ def main() -> None:
     args = p.parse_args()
 
     records, runs = Path(args.records), Path(args.runs)
-    overrides = tuple(args.set)
+    if args.difficulty != "standard" and args.dataset != "cluttered":
+        p.error(f"--difficulty: a setting of the cluttered digits, not of {args.dataset}")
+    overrides = (*args.set, *([f"data.difficulty={args.difficulty}"] if args.difficulty != "standard" else []))
     from muxnet.train.recipes import RECIPE_FOR_DATASET, RecipeError, load_recipe
 
     try:  # a bad key fails here, before any training
@@ -199,7 +212,7 @@ def main() -> None:
     started = time.perf_counter()
     full = train_full(genomes, args.full_seeds, records, runs, args.dataset, args.workers, overrides)
     print(f"full trainings: {time.perf_counter() - started:.0f} s", flush=True)
-    proxies = proxy_all(genomes, settings, args.seeds, records, args.dataset, args.workers)
+    proxies = proxy_all(genomes, settings, args.seeds, records, args.dataset, args.workers, args.difficulty)
     print(f"all: {time.perf_counter() - started:.0f} s\n")
 
     keys = [genome_key(g) for g in genomes]

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-from muxnet.data import EMBEDDED
 from muxnet.profiling import count_spec
 from muxnet.runtime.statistics import mean_interval, welch_test
 from muxnet.search.baselines import mobilenet_v2_at
@@ -39,10 +38,9 @@ from muxnet.search.driver.search_run import _build_evaluator
 from muxnet.search.evaluators import EvalTask, candidate_seed
 from muxnet.search.executors import make_executor
 from muxnet.search.objectives import ComplexityCache
-from muxnet.search.retrain import TrainingRecords, TrainJob, test_top1, train_jobs
+from muxnet.search.retrain import TrainingRecords, TrainJob, full_recipe, test_top1, train_jobs
 from muxnet.search.sampling import TargetedSampler
 from muxnet.search.space import SearchSpace, genome_key
-from muxnet.train.recipes import RECIPE_FOR_DATASET
 
 ARMS = ("search", "random", "mobilenet_v2")
 
@@ -129,12 +127,11 @@ def main() -> None:
         arms[t, "mobilenet_v2"] = {"spec": str(path), "proxy_error": None}
     jobs = [TrainJob(f"target{t + 1}_{arm}", info["spec"], seed, str(out / "runs" / f"target{t + 1}_{arm}_seed{seed}"))
             for (t, arm), info in arms.items() for seed in range(args.seeds)]
-    embedded = config.dataset in EMBEDDED
+    recipe, data, overrides = full_recipe(config.dataset, config.difficulty)
     top1: dict[str, list[float]] = {}
     costs: dict[str, tuple[int, int]] = {}
-    for job, run in train_jobs(jobs, RECIPE_FOR_DATASET[config.dataset] if embedded else None,
-                               None if embedded else config.dataset,
-                               args.set, args.workers, TrainingRecords(args.records)):
+    for job, run in train_jobs(jobs, recipe, data, [*overrides, *args.set], args.workers,
+                               TrainingRecords(args.records)):
         top1.setdefault(job.name, []).append(test_top1(run))
         costs[job.name] = (run["params"], run["madds"])
         print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(run):.2f} ({run['wall_time_s']:.0f} s)",

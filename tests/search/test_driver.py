@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import gzip
 import json
 import os
@@ -13,7 +14,7 @@ import pytest
 
 from muxnet import create_model
 from muxnet.search.archive import Archive, ArchiveError, Evaluation
-from muxnet.search.driver import SearchConfig, run_search
+from muxnet.search.driver import SearchConfig, recorded_config, run_search
 from muxnet.search.driver.search_run import SearchSetupError
 from muxnet.search.evaluators import EvalTask, SyntheticEvaluator, TableEvaluator, run_task
 from muxnet.search.space import SearchSpace, genome_key
@@ -68,16 +69,28 @@ def test_resume_is_refused_on_other_config_and_existing_runs_are_not_overwritten
 def test_runs_of_the_earlier_state_format_are_refused_in_one_line(tmp_path):
     run = tmp_path / "run"
     run_search(CONFIG, run, log=quiet)
-    with Archive(run / "archive.sqlite") as archive:  # as written before the scalarisation was a setting
-        old = {k: v for k, v in archive.get_meta("config").items() if k != "scalarization"}
-        archive.set_meta("config", old)
+    with Archive(run / "archive.sqlite") as archive:  # a setting this version no longer has
+        archive.set_meta("config", {**archive.get_meta("config"), "proxy_subset": 500})
     state = json.loads((run / "state.json").read_text())
     (run / "state.json").write_text(json.dumps({**state, "version": 1}))
     before = archive_rows(run)
-    with pytest.raises(SearchSetupError, match=r"earlier version of the search \(settings scalarization are new "
+    with pytest.raises(SearchSetupError, match=r"earlier version of the search \(settings proxy_subset are new "
                                                r"or gone; state version 1, this one reads 2\) and cannot be continued"):
         run_search(CONFIG, run, resume=True, log=quiet)
     assert archive_rows(run) == before
+
+
+def test_a_run_recorded_before_a_setting_existed_resumes_at_its_default(tmp_path):
+    run = tmp_path / "run"
+    run_search(CONFIG, run, log=quiet)
+    with Archive(run / "archive.sqlite") as archive:  # as written before the composition was a setting
+        archive.set_meta("config", {k: v for k, v in archive.get_meta("config").items() if k != "difficulty"})
+    before = archive_rows(run)
+    assert recorded_config(run)["difficulty"] == "standard"
+    run_search(CONFIG, run, resume=True, log=quiet)
+    assert archive_rows(run) == before
+    with pytest.raises(SearchSetupError, match=r"different configuration \(difficulty: 'standard' -> 'hard'\)"):
+        run_search(dataclasses.replace(CONFIG, difficulty="hard"), run, resume=True, log=quiet)
 
 
 def test_corrupt_archive_is_one_clear_error(tmp_path):
@@ -101,7 +114,7 @@ def test_resuming_a_finished_search_evaluates_nothing_new(tmp_path):
 
 KILL_SCRIPT = """
 import sys
-from muxnet.search.driver import SearchConfig, run_search
+from muxnet.search.driver import SearchConfig, recorded_config, run_search
 from muxnet.search.evaluators import SyntheticEvaluator
 config = SearchConfig(evaluator="synthetic", population=6, generations=3, seed=3)
 run_search(config, sys.argv[1], evaluator=SyntheticEvaluator(delay=float(sys.argv[2])), log=print)

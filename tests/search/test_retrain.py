@@ -139,3 +139,36 @@ def test_training_records_keep_results_across_lost_run_directories(tmp_path):
     records.path.write_text('{"fingerprint": "x", "summary": {}}\n{"fingerprint": "y"}\n')
     with pytest.raises(ValueError, match=r"trainings.jsonl:2: not a training record"):
         TrainingRecords(records.path)
+
+
+def test_the_searched_composition_reaches_the_proxy_and_the_full_recipe(tmp_path):
+    """A search on the hard cluttered digits proxy-trains on them and retrains its picks on them."""
+    import dataclasses
+
+    import torch
+
+    from muxnet.cli import main
+    from muxnet.data import load_cluttered
+    from muxnet.search.driver.search_run import proxy_data
+    from muxnet.search.retrain import full_recipe
+    from muxnet.search.space import SearchSpace
+    from muxnet.train.recipes import build_recipe
+
+    with pytest.raises(ValueError, match="difficulty: a setting of the embedded cluttered digits, not of 'digits'"):
+        SearchConfig(dataset="digits", difficulty="hard")
+    with pytest.raises(ValueError, match="difficulty: choose one of standard, hard"):
+        SearchConfig(difficulty="extreme")
+    assert main(["search", "--data", "digits", "--difficulty", "hard", "--output", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
+
+    config = SearchConfig(difficulty="hard", max_train_samples=32)
+    space = SearchSpace(config.preset)
+    hard = proxy_data(config, space).load().val.tensors[0]
+    assert torch.equal(hard, load_cluttered(32, 0, params="hard").val.tensors[0])
+    standard = proxy_data(dataclasses.replace(config, difficulty="standard"), space).load().val.tensors[0]
+    assert (hard - standard).abs().mean() > 0.1
+
+    recipe, data, overrides = full_recipe("cluttered", "hard")
+    assert build_recipe(recipe, data, overrides=overrides)["data"]["difficulty"] == "hard"
+    assert full_recipe("digits", "standard") == ("digits", None, [])
+    assert full_recipe(str(tmp_path), "standard") == (None, str(tmp_path), [])

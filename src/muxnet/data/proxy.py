@@ -50,9 +50,10 @@ class ProxyData:
     """What a worker needs to build the proxy's train and validation datasets (no pixels).
 
     ``dataset`` is a reader's name (``digits``, ``imagefolder``, ...); ``root`` its directory, ``None`` for an
-    embedded dataset. ``mean``/``std``/``interpolation``/``crop_pct`` are the model's data config (see
-    :meth:`create`). ``cache_dir`` is where directory data is cached (``None``: :func:`default_cache_dir`;
-    on a cluster a shared filesystem, or the same local path on every node).
+    embedded dataset; ``difficulty`` the composition of the embedded cluttered digits (``data.difficulty``).
+    ``mean``/``std``/``interpolation``/``crop_pct`` are the model's data config (see :meth:`create`).
+    ``cache_dir`` is where directory data is cached (``None``: :func:`default_cache_dir`; on a cluster a shared
+    filesystem, or the same local path on every node).
     """
 
     dataset: str
@@ -67,6 +68,7 @@ class ProxyData:
     skip_bad_images: bool = False
     cache_dir: str | None = None
     train_transform: str = "none"
+    difficulty: str = "standard"
 
     @classmethod
     def create(cls, dataset: str, root: str | Path | None, image_size: int, data_config: dict[str, Any] | None = None,
@@ -95,7 +97,8 @@ class ProxyData:
     def cache_path(self) -> Path:
         """The cache directory of this data: one per (directory, layout, size, subset, seed, data config,
         bad-image rule); where it lives (``cache_dir``) and the augmentation do not change its content."""
-        content = {k: v for k, v in asdict(self).items() if k not in ("cache_dir", "train_transform")}
+        # a directory's images have no composition: difficulty stays out, as the caches written before it was a field
+        content = {k: v for k, v in asdict(self).items() if k not in ("cache_dir", "train_transform", "difficulty")}
         digest = hashlib.sha256(json.dumps({**content, "version": CACHE_VERSION}, sort_keys=True).encode())
         subset = self.max_train_samples or "all"
         name = f"{self.dataset}-{Path(self.root or self.dataset).name}-{self.image_size}px-{subset}"
@@ -128,7 +131,7 @@ class ProxyData:
 
     def _load_embedded(self) -> DataSplits:
         return load_tensors(None, self.image_size, self.seed, self.max_train_samples, self.data_config(),
-                            dataset=self.dataset)
+                            dataset=self.dataset, difficulty=self.difficulty)
 
     def _load_cached(self) -> DataSplits:
         path = self.cache_path()

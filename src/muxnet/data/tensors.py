@@ -39,10 +39,11 @@ def as_tensors(dataset: Dataset, limit: int | None = None, seed: int = 0) -> Ten
 
 def load_tensors(root: str | Path | None, image_size: int, seed: int = 0, max_train_samples: int | None = None,
                  data_config: dict[str, Any] | None = None, skip_bad_images: bool = False,
-                 run_dir: Path | None = None, dataset: str | None = None) -> DataSplits:
+                 run_dir: Path | None = None, dataset: str | None = None,
+                 difficulty: str | None = None) -> DataSplits:
     """Train and validation tensors of the data in ``root`` (any layout :func:`detect_dataset` names; ``None``:
     the embedded ``dataset``, by default the digits) at ``image_size``; at most ``max_train_samples`` training
-    images.
+    images; ``difficulty``: the cluttered digits' composition (the recipes' ``data.difficulty``).
 
     Layouts without a validation split hold out 20% of the training images (seeded).
     """
@@ -50,7 +51,7 @@ def load_tensors(root: str | Path | None, image_size: int, seed: int = 0, max_tr
         dataset = "digits" if root is None else detect_dataset(root)
     data_cfg = {"dataset": dataset, "root": root,
                 "image_size": image_size, "train_transform": "none", "val_fraction": PROXY_VAL_FRACTION,
-                "skip_bad_images": skip_bad_images, "seed": seed}
+                "skip_bad_images": skip_bad_images, "seed": seed, "difficulty": difficulty}
     splits = build_data(data_cfg, data_config, run_dir)
     val = splits.val if splits.val is not None else splits.test
     return DataSplits(as_tensors(splits.train, max_train_samples, seed), as_tensors(val), None, splits.num_classes,

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..data.cluttered import DIFFICULTIES
 from ..data.datasets import DEFAULT_DATASET, EMBEDDED
 from ..runtime.arguments import add_alias, add_resume, existing_dir, non_negative_int, positive_int
 from .algorithms import ALGORITHMS
@@ -24,6 +25,9 @@ def add_search_arguments(p: argparse.ArgumentParser) -> None:
                           f"embedded dataset by name ({', '.join(EMBEDDED)}); default: {DEFAULT_DATASET}, the "
                           "embedded cluttered digits")
     add_alias(p, "--dataset", data)  # the data directory's name before --dataset meant a layout everywhere
+    p.add_argument("--difficulty", choices=tuple(DIFFICULTIES), default=None,
+                   help="the embedded cluttered digits' composition, as muxnet train's data.difficulty "
+                        "(default: standard; the retrained picks train on the same)")
     p.add_argument("--skip-bad-images", action="store_true",
                    help="skip unreadable images (listed in the run's bad_images.txt) instead of stopping")
     p.add_argument("--preset", default=defaults.preset, help="network skeleton: 'small' (32x32) or 'imagenet224'")
@@ -145,7 +149,7 @@ def _config(args: argparse.Namespace) -> SearchConfig:
                  latency_table=str(Path(args.latency_table).resolve()) if args.latency_table else None,
                  latency_threads=args.latency_threads, scalarization=args.scalarization,
                  population=args.population, generations=args.generations, evaluator=args.evaluator,
-                 dataset=_dataset(args.data),
+                 dataset=_dataset(args.data), difficulty=args.difficulty,
                  skip_bad_images=args.skip_bad_images, epochs=args.epochs, max_train_samples=args.max_train_samples,
                  seed=args.seed, top_k=args.top_k, restrict_to_table=args.restrict_to_table,
                  target_mode=args.target_mode.replace("-", "_") if args.target_mode else None)

@@ -191,19 +191,31 @@ class RetrainOptions:
 RETRAIN_DIR = "retrain"
 
 
+def full_recipe(dataset: str, difficulty: str = "standard") -> tuple[str | None, str | None, list[tuple[str, Any]]]:
+    """``(recipe, data, overrides)`` for :func:`train_jobs` that train on the data a search read (its
+    ``dataset`` and ``difficulty``), as ``muxnet train`` would: an embedded dataset's own recipe, with the
+    search's composition of the cluttered digits, or the recipe that follows a directory's layout."""
+    from ..data import EMBEDDED
+    from ..train.recipes import RECIPE_FOR_DATASET
+
+    if dataset not in EMBEDDED:
+        return None, dataset, []
+    return RECIPE_FOR_DATASET[dataset], None, [("data.difficulty", difficulty)] if dataset == "cluttered" else []
+
+
 def retrain_picks(out_dir: str | Path, summary: dict[str, Any], dataset: str, image_size: int,
-                  options: RetrainOptions, log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+                  options: RetrainOptions, log: Callable[[str], None] = print,
+                  difficulty: str = "standard") -> dict[str, dict[str, Any]]:
     """Train the picks ``summary`` (a search's ``summary.json``) lists for each target, and return per pick
     (its spec path, e.g. ``top/target1_rank1.yaml``) the test top-1 of every seed and their mean and 95%
     interval (:func:`muxnet.runtime.statistics.mean_interval`).
 
-    The recipe is the one ``muxnet train`` uses for ``dataset`` (an embedded dataset's own, or the one that follows
-    a directory's layout) at the search preset's ``image_size``; runs go to ``out_dir/retrain/<pick>_seed<s>/``
+    The recipe is the one ``muxnet train`` uses for ``dataset`` (an embedded dataset's own, at the search's
+    ``difficulty``, or the one that follows a directory's layout; :func:`full_recipe`) at the search preset's
+    ``image_size``; runs go to ``out_dir/retrain/<pick>_seed<s>/``
     and resume where a kill left them.
     """
-    from ..data import EMBEDDED
     from ..runtime.statistics import mean_interval
-    from ..train.recipes import RECIPE_FOR_DATASET
 
     out_dir = Path(out_dir)
     jobs = []
@@ -212,11 +224,10 @@ def retrain_picks(out_dir: str | Path, summary: dict[str, Any], dataset: str, im
             name = Path(model["spec"]).stem
             jobs += [TrainJob(name, str(out_dir / model["spec"]), seed,
                               str(out_dir / RETRAIN_DIR / f"{name}_seed{seed}")) for seed in range(options.seeds)]
-    embedded = dataset in EMBEDDED
-    recipe, data = (RECIPE_FOR_DATASET[dataset], None) if embedded else (None, dataset)
-    overrides = [("data.image_size", image_size), *options.overrides]
+    recipe, data, overrides = full_recipe(dataset, difficulty)
+    overrides = [*overrides, ("data.image_size", image_size), *options.overrides]
     log(f"retraining {len(jobs)} runs ({options.top_k} per target x {options.seeds} seeds) with the "
-        f"{'embedded ' + dataset if embedded else 'data'}'s full recipe into {out_dir / RETRAIN_DIR}")
+        f"{'embedded ' + dataset if data is None else 'data'}'s full recipe into {out_dir / RETRAIN_DIR}")
     scores: dict[str, list[float]] = {}
     for job, run in train_jobs(jobs, recipe, data, overrides, options.workers):
         top1 = test_top1(run)
@@ -235,5 +246,5 @@ def retrain_picks(out_dir: str | Path, summary: dict[str, Any], dataset: str, im
     return results
 
 
-__all__ = ["RETRAIN_DIR", "RetrainOptions", "TrainJob", "TrainingRecords", "retrain_picks", "run_job", "test_top1",
-           "train_jobs"]
+__all__ = ["RETRAIN_DIR", "RetrainOptions", "TrainJob", "TrainingRecords", "full_recipe", "retrain_picks", "run_job",
+           "test_top1", "train_jobs"]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...data.cluttered import DIFFICULTIES
 from ...data.datasets import DEFAULT_DATASET, EMBEDDED
 from ...runtime import atomic_write, refuse_existing_run
 from ..algorithms import ALGORITHMS, SearchAlgorithm, create_algorithm
@@ -71,6 +72,7 @@ class SearchConfig:
     evaluator: str = "train"  # "train", "synthetic" or "table:PATH"
     # an embedded dataset's name ("cluttered", the default, or "digits") or a data directory (class folders, ...)
     dataset: str = DEFAULT_DATASET
+    difficulty: str = "standard"  # the cluttered digits' composition (muxnet.data.cluttered.DIFFICULTIES)
     skip_bad_images: bool = False
     epochs: int = 2
     batch_size: int = 32
@@ -116,6 +118,10 @@ class SearchConfig:
                              f"not of {self.scalarization!r}")
         if self.restrict_to_table and not self.evaluator.startswith("table:"):
             raise ValueError(f"restrict_to_table: needs a 'table:PATH' evaluator, got {self.evaluator!r}")
+        if self.difficulty not in DIFFICULTIES:
+            raise ValueError(f"difficulty: choose one of {', '.join(DIFFICULTIES)}, got {self.difficulty!r}")
+        if self.difficulty != "standard" and self.dataset != "cluttered":
+            raise ValueError(f"difficulty: a setting of the embedded cluttered digits, not of {self.dataset!r}")
 
     @property
     def budget(self) -> int:
@@ -177,7 +183,7 @@ def proxy_data(config: SearchConfig, space: SearchSpace, cache_dir: str | None =
     name = config.dataset if embedded else detect_dataset(config.dataset)
     return ProxyData.create(name, None if embedded else config.dataset, height, data_config, seed=config.seed,
                             max_train_samples=config.max_train_samples or PROXY_SUBSETS.get(config.dataset),
-                            skip_bad_images=config.skip_bad_images,
+                            skip_bad_images=config.skip_bad_images, difficulty=config.difficulty,
                             cache_dir=cache_dir)
 
 
@@ -310,6 +316,7 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
                 archived = old.all()
         except ArchiveError as err:
             raise SearchSetupError(str(err)) from None
+        stored = _with_new_settings(stored)
         _check_format(out_dir, stored or {}, config, state_path)
         if stored != config.to_dict():
             raise SearchSetupError(f"--resume: {out_dir} was made by a different configuration "
@@ -375,7 +382,8 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
     if retrain is not None and summary["best_per_target"]:
         from ..retrain import retrain_picks
 
-        retrained = retrain_picks(out_dir, summary, config.dataset, space.preset.input_size[-1], retrain, log)
+        retrained = retrain_picks(out_dir, summary, config.dataset, space.preset.input_size[-1], retrain, log,
+                                  config.difficulty)
         summary = write_outputs(out_dir, rows, space, normaliser, subproblems, scalarization, targets, config, log,
                                 extra, retrained)
     seconds = time.perf_counter() - started
@@ -388,15 +396,14 @@ def run_search(config: SearchConfig, out_dir: str | Path, resume: bool = False, 
 def _check_retrain(config: SearchConfig, retrain) -> None:
     """Refuse, before the search, a retraining that could not run after it: a search that trains nothing to
     retrain on (a table or synthetic evaluator) or recipe overrides the data's recipe does not accept."""
-    from ...data import EMBEDDED
-    from ...train.recipes import RECIPE_FOR_DATASET, build_recipe
+    from ...train.recipes import build_recipe
+    from ..retrain import full_recipe
 
     if config.evaluator != "train":
         raise SearchSetupError(f"--retrain: the picks of a search with --evaluator {config.evaluator} have no "
                                "data to be retrained on; retrain them with muxnet train --model top/<pick>.yaml")
-    embedded = config.dataset in EMBEDDED
-    build_recipe(RECIPE_FOR_DATASET[config.dataset] if embedded else None, None if embedded else config.dataset,
-                 overrides=retrain.overrides)
+    recipe, data, overrides = full_recipe(config.dataset, config.difficulty)
+    build_recipe(recipe, data, overrides=[*overrides, *retrain.overrides])
 
 
 def recorded_config(out_dir: str | Path) -> dict | None:
@@ -408,7 +415,7 @@ def recorded_config(out_dir: str | Path) -> dict | None:
         return None
     try:
         with Archive(path) as archive:
-            return archive.get_meta("config")
+            return _with_new_settings(archive.get_meta("config"))
     except ArchiveError as err:
         raise SearchSetupError(str(err)) from None
 
@@ -497,6 +504,15 @@ def _progress(config: SearchConfig, algorithm: SearchAlgorithm, archive: Archive
     return (f"step {algorithm.generation}  proposed {algorithm.proposed}/{config.budget}  evals {len(archive)} "
             f"({failed} failed)  ETA {eta / 60:.1f} min  " + "  ".join(parts)
             + (f"  {algorithm.progress_note}" if hasattr(algorithm, "progress_note") else ""))
+
+
+def _with_new_settings(stored: dict | None) -> dict | None:
+    """A recorded configuration with the settings added since it was written, at their defaults: a new setting's
+    default is what the search did before it existed (``difficulty``: the standard composition), so such a run
+    resumes; a setting it recorded that no longer exists still refuses it (:func:`_check_format`)."""
+    if stored is None:
+        return None
+    return {**{k: v for k, v in SearchConfig().to_dict().items() if k not in stored}, **stored}
 
 
 def _check_format(out_dir: Path, stored: dict, config: SearchConfig, state_path: Path) -> None:
