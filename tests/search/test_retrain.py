@@ -172,3 +172,26 @@ def test_the_searched_composition_reaches_the_proxy_and_the_full_recipe(tmp_path
     assert build_recipe(recipe, data, overrides=overrides)["data"]["difficulty"] == "hard"
     assert full_recipe("digits", "standard") == ("digits", None, [])
     assert full_recipe(str(tmp_path), "standard") == (None, str(tmp_path), [])
+
+
+def test_a_setting_added_at_its_neutral_value_keeps_the_records_fingerprints(tmp_path, monkeypatch):
+    """A record made before ``data.difficulty`` existed answers for the same training after it was added."""
+    import muxnet.train.recipes as recipes
+    from muxnet.search.retrain import TrainingRecords, TrainJob
+
+    spec = tmp_path / "a.yaml"
+    mobilenet_v2_choices("small", 0.25).save(spec)
+    job = TrainJob("a", str(spec), 0, str(tmp_path / "run"))
+    now = TrainingRecords.fingerprint(job, "cluttered", overrides=[("data.difficulty", "standard")])
+    hard = TrainingRecords.fingerprint(job, "cluttered", overrides=[("data.difficulty", "hard")])
+    per_epoch = TrainingRecords.fingerprint(job, "cluttered", overrides=[("data.train_renders", "per_epoch")])
+    assert len({now, hard, per_epoch}) == 3
+    build = recipes.build_recipe
+
+    def before_the_settings(*args, **kwargs):
+        recipe = build(*args, **kwargs)
+        del recipe["data"]["difficulty"], recipe["data"]["train_renders"]
+        return recipe
+
+    monkeypatch.setattr(recipes, "build_recipe", before_the_settings)
+    assert TrainingRecords.fingerprint(job, "cluttered") == now

@@ -59,13 +59,20 @@ def run_job(job: TrainJob, recipe: str | None = None, data: str | None = None,
     return train(recipe_dict, resume=resume, log=lambda line: None)
 
 
+# Recipe settings added after records were kept, with the value that does what was done before they existed. At
+# that value a setting is left out of the fingerprint, so adding one does not orphan every earlier record; a
+# setting added later joins this list with its neutral value.
+ADDED_SETTINGS = {("data", "train_renders"): "fixed", ("data", "difficulty"): "standard"}
+
+
 class TrainingRecords:
     """Finished trainings as JSON lines (``path``): per job its fingerprint, name, seed and the part of its
     ``summary.json`` an experiment reads (test metrics of the last and best epochs, params, MAdds, wall time).
 
     The fingerprint (:meth:`fingerprint`) is what decides the result: the spec's own text (not its path), the
     seed and the whole resolved recipe (its shipped defaults included, so a changed recipe is a new training);
-    where the run is written and with how many threads are not part of it.
+    where the run is written and with how many threads are not part of it, nor are the settings of
+    :data:`ADDED_SETTINGS` at the value that reproduces the trainings made before them.
     """
 
     KEPT = ("params", "madds", "wall_time_s", "last", "best", "epochs")
@@ -94,6 +101,9 @@ class TrainingRecords:
                                                               *overrides])
         resolved.pop("output", None)
         resolved["training"].pop("threads", None)
+        for (section, name), neutral in ADDED_SETTINGS.items():
+            if resolved.get(section, {}).get(name, neutral) == neutral:
+                resolved.get(section, {}).pop(name, None)
         spec = Path(job.spec)
         resolved["model"]["name"] = spec.read_text() if spec.is_file() else job.spec
         text = json.dumps(resolved, sort_keys=True, default=str)
@@ -246,5 +256,5 @@ def retrain_picks(out_dir: str | Path, summary: dict[str, Any], dataset: str, im
     return results
 
 
-__all__ = ["RETRAIN_DIR", "RetrainOptions", "TrainJob", "TrainingRecords", "full_recipe", "retrain_picks", "run_job",
-           "test_top1", "train_jobs"]
+__all__ = ["ADDED_SETTINGS", "RETRAIN_DIR", "RetrainOptions", "TrainJob", "TrainingRecords", "full_recipe",
+           "retrain_picks", "run_job", "test_top1", "train_jobs"]
