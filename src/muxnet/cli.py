@@ -77,7 +77,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 TRAIN_FLAGS = (("model", "model.name"), ("pretrained", "model.pretrained"), ("epochs", "schedule.epochs"),
                ("batch_size", "data.batch_size"), ("lr", "optimizer.lr"), ("image_size", "data.image_size"),
                ("workers", "data.workers"), ("output", "output.dir"), ("seed", "training.seed"),
-               ("device", "training.device"), ("threads", "training.threads"))
+               ("device", "training.device"), ("threads", "training.threads"), ("difficulty", "data.difficulty"))
 TRAIN_SWITCHES = (("skip_bad_images", "data.skip_bad_images"), ("channels_last", "training.channels_last"),
                   ("tensorboard", "output.tensorboard"))
 
@@ -147,6 +147,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
+    from .data.cluttered import DIFFICULTIES
+
     p.add_argument("--recipe", help="shipped recipe (cluttered, digits, imagenet, transfer, chestxray) or a recipe "
                    ".yaml; default: follows the data (none: cluttered)")
     p.add_argument("--data", metavar="DIR", type=existing_dir, help="data directory: ImageFolder (train/, val/), "
@@ -155,6 +157,8 @@ def _add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                                          "imagenetv2"),
                    help="data layout (default: detected from --data); the embedded 'cluttered' (the default) and "
                    "'digits' need no --data")
+    p.add_argument("--difficulty", choices=tuple(DIFFICULTIES),
+                   help="the embedded cluttered digits' composition (data.difficulty; default: standard)")
     p.add_argument("--image-size", type=positive_int)
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--workers", type=non_negative_int,
@@ -491,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_cam)
 
     p = sub.add_parser("search", help="the tri-objective (error, params, MAdds or latency) architecture search "
-                       "(no arguments: a ~5 minute search on the embedded digits)")
+                       "(no arguments: a ~5 minute search on the embedded cluttered digits)")
     from .search.cli import add_search_arguments
 
     add_search_arguments(p)

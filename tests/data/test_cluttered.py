@@ -130,3 +130,18 @@ def test_the_recipe_chooses_the_composition_and_the_hard_one_is_pinned():
         load_recipe("cluttered", [("data.difficulty", "brutal")])
     with pytest.raises(ValueError, match="difficulty must be one of"):
         load_cluttered(params="brutal")
+
+
+def test_a_cluttered_setting_on_other_data_is_refused_not_ignored():
+    from muxnet.cli import _recipe_overrides, build_parser
+    from muxnet.data import DataError
+    from muxnet.train.recipes import load_recipe
+
+    digits = load_recipe("digits", [("data.difficulty", "hard")])["data"]
+    with pytest.raises(DataError, match="data.difficulty: a setting of the embedded cluttered dataset, not of "
+                                        "'digits'"):
+        build_data(digits)
+    with pytest.raises(DataError, match="data.digits_pool"):
+        build_data({**load_recipe("cluttered")["data"], "digits_pool": "scenes_train"})
+    args = build_parser().parse_args(["train", "--difficulty", "hard", "--epochs", "1"])
+    assert ("data.difficulty", "hard") in _recipe_overrides(args)

@@ -44,6 +44,9 @@ READERS: dict[str, Callable[[Path, ReadOptions], DataSplits]] = {
 EMBEDDED = ("cluttered", "digits")
 DEFAULT_DATASET = EMBEDDED[0]
 DATASETS = (*EMBEDDED, *READERS)
+# Settings of one embedded dataset, with the value every other dataset reads them as: (key, neutral, dataset).
+OWN_SETTINGS = (("train_renders", "fixed", "cluttered"), ("difficulty", "standard", "cluttered"),
+                ("digits_pool", "all", "digits"))
 # Tried in order by detect_dataset; class folders come last: any directory of folders might be one, and their
 # check raises the error that explains the accepted layouts.
 RECOGNISERS: tuple[tuple[str, Callable[[Path], bool]], ...] = (
@@ -80,6 +83,10 @@ def build_data(data_cfg: dict[str, Any], data_config: dict[str, Any] | None = No
     dataset = data_cfg["dataset"]
     if dataset not in DATASETS:
         raise DataError(f"data.dataset must be one of {DATASETS}, got {dataset!r}")
+    for key, neutral, owner in OWN_SETTINGS:
+        if (data_cfg.get(key) or neutral) != neutral and dataset != owner:
+            raise DataError(f"data.{key}: a setting of the embedded {owner} dataset, not of {dataset!r} "
+                            f"(got {data_cfg[key]!r})")
     seed = int(data_cfg.get("seed") or 0)
     if dataset == "cluttered":
         return load_cluttered(image_size=data_cfg["image_size"], seed=seed,
