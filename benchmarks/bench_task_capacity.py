@@ -6,8 +6,10 @@ MobileNetV2's choices (``muxnet.search.baselines``) at each ``--widths`` multipl
 ``--seeds`` seeds each (in parallel worker processes, resumable: rerun with the same ``--output`` to continue),
 and prints per width the params, MAdds and the mean test top-1 with its 95% t-interval, and between consecutive
 widths the difference and Welch's t-test. Every finished training is also kept in ``--records`` (one line each,
-with the fingerprint of its spec, seed and resolved recipe), so a rerun on a machine without the run directories
-reads them back instead of training again.
+with the fingerprint of its spec, seed and resolved recipe, and its test top-1 after every epoch), so a rerun on a
+machine without the run directories reads them back instead of training again. ``--by-epoch`` also prints, for
+chosen epochs, each width's mean test top-1 and how many pairs of widths are already ordered by width (over the
+seeds), to show how soon in training the widths separate.
 
     PYTHONPATH=src python benchmarks/bench_task_capacity.py --output runs/capacity
 """
@@ -34,9 +36,13 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=None, help="parallel runs (default: one per core)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override for every run")
     p.add_argument("--json", help="write the table here too")
+    p.add_argument("--by-epoch", metavar="E,E,...", help="also show the widths' separation at these epochs")
     p.add_argument("--records", default=str(Path(__file__).parent / "data" / "task_capacity" / "trainings.jsonl"),
                    help="finished trainings kept across machines (read back instead of retrained)")
     args = p.parse_args()
+    by_epoch = [int(e) for e in args.by_epoch.split(",")] if args.by_epoch else []
+    if any(e < 1 for e in by_epoch):
+        p.error(f"--by-epoch: epochs count from 1, got {args.by_epoch}")
 
     out = Path(args.output)
     (out / "specs").mkdir(parents=True, exist_ok=True)
@@ -55,9 +61,12 @@ def main() -> None:
     overrides = list(args.set)  # "key=value", parsed as muxnet train --set parses them
     started = time.perf_counter()
     top1: dict[str, list[float]] = {}
+    curves: dict[str, dict[int, list[float]]] = {}
     records = TrainingRecords(args.records)
     for job, summary in train_jobs(jobs, args.recipe, overrides=overrides, workers=args.workers, records=records):
         top1.setdefault(job.name, []).append(test_top1(summary))
+        if summary.get("top1_by_epoch"):
+            curves.setdefault(job.name, {})[job.seed] = summary["top1_by_epoch"]
         print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(summary):.2f} "
               f"({summary['wall_time_s']:.0f} s)", flush=True)
     print(f"\n{len(jobs)} runs, {time.perf_counter() - started:.0f} s\n")
@@ -76,8 +85,29 @@ def main() -> None:
         print(f"{width:>6g} {params / 1e6:>7.2f}M {madds / 1e6:>7.2f}M  {interval.format():<32} {step}")
         rows.append({"width": width, "params": params, "madds": madds, "top1": values, **interval.to_dict()})
         previous = (values, interval)
+    if by_epoch:
+        names = [f"w{width:g}" for width in sorted(widths)]
+        print(f"\n{'epoch':>6}  " + "  ".join(f"{n:>7}" for n in names) + "  pairs ordered by width")
+        for epoch, means, ordered, pairs in separation_by_epoch([curves.get(n, {}) for n in names], by_epoch):
+            print(f"{epoch:>6}  " + "  ".join(f"{m:>7.2f}" for m in means) + f"  {ordered} of {pairs}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
+
+
+def separation_by_epoch(curves: list[dict[int, list[float]]], epochs: list[int]):
+    """For each epoch, yield ``(epoch, mean top-1 per width, ordered pairs, pairs)``: ``curves`` holds, per width
+    from the narrowest, each seed's top-1 after every epoch; a pair is two widths trained with the same seed, and
+    it is ordered when the wider one is ahead at that epoch. Only seeds every width has, and epochs every one of
+    their runs reached, are counted."""
+    seeds = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
+    for epoch in epochs:
+        if not seeds or any(len(c[s]) < epoch for c in curves for s in seeds):
+            continue
+        at = [[c[s][epoch - 1] for s in seeds] for c in curves]
+        ordered = sum(at[j][k] > at[i][k] for i in range(len(at)) for j in range(i + 1, len(at))
+                      for k in range(len(seeds)))
+        pairs = len(seeds) * len(at) * (len(at) - 1) // 2
+        yield epoch, [sum(v) / len(v) for v in at], ordered, pairs
 
 
 if __name__ == "__main__":

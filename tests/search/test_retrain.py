@@ -124,6 +124,10 @@ def test_training_records_keep_results_across_lost_run_directories(tmp_path):
     first = {job.seed: test_top1(s) for job, s in train_jobs(jobs, "digits", overrides=overrides, workers=1,
                                                              records=records)}
     assert len(records.path.read_text().splitlines()) == 2
+    # each record keeps the run's test top-1 after every epoch, the last of which is the result
+    kept = [json.loads(line)["summary"] for line in records.path.read_text().splitlines()]
+    assert sorted(k["top1_by_epoch"][-1] for k in kept) == sorted(first.values())
+    assert all(len(k["top1_by_epoch"]) == 1 for k in kept)
     # the run directories are gone (another machine); the records answer, nothing is trained
     moved = [TrainJob("a", str(tmp_path / "elsewhere.yaml"), j.seed, str(tmp_path / "new" / j.run_dir[-2:]))
              for j in jobs]
@@ -195,3 +199,24 @@ def test_a_setting_added_at_its_neutral_value_keeps_the_records_fingerprints(tmp
 
     monkeypatch.setattr(recipes, "build_recipe", before_the_settings)
     assert TrainingRecords.fingerprint(job, "cluttered") == now
+
+
+def test_separation_by_epoch_counts_pairs_of_one_seed_ordered_by_width():
+    import sys
+    from pathlib import Path
+
+    benchmarks = Path(__file__).resolve().parents[2] / "benchmarks"
+    sys.path.insert(0, str(benchmarks))
+    try:
+        from bench_task_capacity import separation_by_epoch
+    finally:
+        sys.path.remove(str(benchmarks))
+    # three widths, narrowest first; seed 2 is missing at the widest width and is left out; epoch 3 is past
+    # the shortest run and is skipped
+    narrow = {0: [10.0, 40.0, 50.0], 1: [12.0, 30.0, 55.0], 2: [9.0, 9.0, 9.0]}
+    middle = {0: [11.0, 35.0, 60.0], 1: [10.0, 45.0, 65.0], 2: [9.0, 9.0, 9.0]}
+    wide = {0: [9.0, 50.0], 1: [13.0, 50.0]}
+    rows = list(separation_by_epoch([narrow, middle, wide], [1, 2, 3]))
+    # epoch 1: seed 0 orders only narrow<middle (10<11; wide 9 is behind both); seed 1 only narrow<wide and
+    # middle<wide (12>10 breaks narrow<middle); epoch 2: seed 0 misses narrow<middle (40>35), seed 1 has all
+    assert rows == [(1, [11.0, 10.5, 11.0], 3, 6), (2, [35.0, 40.0, 50.0], 5, 6)]

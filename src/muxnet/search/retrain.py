@@ -52,11 +52,29 @@ def run_job(job: TrainJob, recipe: str | None = None, data: str | None = None,
     """Train ``job`` (or read back its finished run) and return the run's summary."""
     from ..train import train
 
-    summary = Path(job.run_dir) / "summary.json"
-    if summary.is_file():
-        return json.loads(summary.read_text())
-    recipe_dict, resume = _recipe(job, recipe, data, overrides, threads)
-    return train(recipe_dict, resume=resume, log=lambda line: None)
+    summary_path = Path(job.run_dir) / "summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+    else:
+        recipe_dict, resume = _recipe(job, recipe, data, overrides, threads)
+        summary = train(recipe_dict, resume=resume, log=lambda line: None)
+    by_epoch = top1_by_epoch(Path(job.run_dir))
+    return {**summary, "top1_by_epoch": by_epoch} if by_epoch else summary
+
+
+def top1_by_epoch(run_dir: Path) -> list[float]:
+    """The run's test top-1 (validation top-1 where the data has no test split) after each epoch, from its
+    ``metrics.jsonl``: kept in the records so that when architectures separate during training, not only where
+    they end, can be shown without the run directories."""
+    from ..train.report import METRICS, read_metrics
+
+    curve = []
+    for row in read_metrics(run_dir / METRICS):
+        split = row.get("test") or row.get("val") or {}
+        if "top1" not in split:
+            return []
+        curve.append(float(split["top1"]))
+    return curve
 
 
 # Recipe settings added after records were kept, with the value that does what was done before they existed. At
@@ -67,7 +85,8 @@ ADDED_SETTINGS = {("data", "train_renders"): "fixed", ("data", "difficulty"): "s
 
 class TrainingRecords:
     """Finished trainings as JSON lines (``path``): per job its fingerprint, name, seed and the part of its
-    ``summary.json`` an experiment reads (test metrics of the last and best epochs, params, MAdds, wall time).
+    ``summary.json`` an experiment reads (test metrics of the last and best epochs, params, MAdds, wall time)
+    and the test top-1 after every epoch (:func:`top1_by_epoch`).
 
     The fingerprint (:meth:`fingerprint`) is what decides the result: the spec's own text (not its path), the
     seed and the whole resolved recipe (its shipped defaults included, so a changed recipe is a new training);
@@ -75,7 +94,7 @@ class TrainingRecords:
     :data:`ADDED_SETTINGS` at the value that reproduces the trainings made before them.
     """
 
-    KEPT = ("params", "madds", "wall_time_s", "last", "best", "epochs")
+    KEPT = ("params", "madds", "wall_time_s", "last", "best", "epochs", "top1_by_epoch")
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -257,4 +276,4 @@ def retrain_picks(out_dir: str | Path, summary: dict[str, Any], dataset: str, im
 
 
 __all__ = ["ADDED_SETTINGS", "RETRAIN_DIR", "RetrainOptions", "TrainJob", "TrainingRecords", "full_recipe",
-           "retrain_picks", "run_job", "test_top1", "train_jobs"]
+           "retrain_picks", "run_job", "test_top1", "top1_by_epoch", "train_jobs"]
