@@ -68,13 +68,14 @@ def top1_by_epoch(run_dir: Path) -> list[float]:
     they end, can be shown without the run directories."""
     from ..train.report import METRICS, read_metrics
 
-    curve = []
-    for row in read_metrics(run_dir / METRICS):
-        split = row.get("test") or row.get("val") or {}
-        if "top1" not in split:
-            return []
-        curve.append(float(split["top1"]))
-    return curve
+    curve = [_heldout_top1(row) for row in read_metrics(run_dir / METRICS)]
+    return [] if None in curve else curve
+
+
+def _heldout_top1(metrics: dict[str, Any]) -> float | None:
+    """One epoch's top-1 on the test split, or on validation where the data has none."""
+    split = metrics.get("test") or metrics.get("val") or {}
+    return float(split["top1"]) if "top1" in split else None
 
 
 # Recipe settings added after records were kept, with the value that does what was done before they existed. At
@@ -195,11 +196,10 @@ def train_jobs(jobs: Iterable[TrainJob], recipe: str | None = None, data: str | 
 def test_top1(summary: dict[str, Any]) -> float:
     """A finished run's test top-1 at its last epoch (what the recipe's whole schedule gives; the loop's best
     epoch is picked on validation, which a comparison of architectures must not also be tuned on)."""
-    last = summary.get("last") or {}
-    test = last.get("test") or last.get("val")
-    if not test or "top1" not in test:
+    top1 = _heldout_top1(summary.get("last") or {})
+    if top1 is None:
         raise ValueError(f"run {summary.get('run_dir')} has no test top-1")
-    return float(test["top1"])
+    return top1
 
 
 @dataclass(frozen=True)
