@@ -55,6 +55,7 @@ def test_a_zoo_family_trains_end_to_end(tmp_path, capsys):
     (["ablate", "fig8a", "--device", "cuda:7"], "cuda"),
     (["ablate"], "name a figure or family"),
     (["ablate", "--resume", "{empty}"], "has no ablation.json"),
+    (["ablate", "fig8a", "--members", "*_010,mobilenetv2_typo"], "--members mobilenetv2_typo matches no member"),
 ])
 def test_bad_input_fails_before_work_with_one_line(argv, message, tmp_path, capsys, monkeypatch, no_training):
     (tmp_path / "empty").mkdir()

@@ -114,6 +114,39 @@ def test_an_existing_sweep_is_refused_and_a_finished_one_resumes_without_trainin
     assert [m["runs"][0] for m in more["members"]] == [m["runs"][0] for m in first["members"]]
 
 
+def test_members_trains_part_of_a_figure_and_a_resume_the_rest(tmp_path, folder):
+    out, figure = tmp_path / "sweep", tiny_figure(tmp_path / "specs")
+    trained = []
+
+    def train(recipe, resume, log):
+        trained.append(Path(recipe["output"]["dir"]).parent.name)
+        from muxnet.train import train as real
+        return real(recipe, resume=resume, log=log)
+
+    config = _config(out, folder, seeds=2)
+    config.members = ["*_ir"]
+    part = run_ablation(config, figure=figure, log=quiet, train=train)
+    assert trained == ["tiny_ir", "tiny_ir"] and (part["runs_done"], part["complete"]) == (2, False)
+    assert "pending" in format_table(part)  # the claim needs tiny_mux, which has not run
+    plan = json.loads((out / "ablation.json").read_text())
+    assert [m["name"] for m in plan["members"]] == ["tiny_mux", "tiny_ir"]  # the plan keeps the whole figure
+    trained.clear()
+    rest = run_ablation(AblationConfig(output=str(out)), resume=True, figure=figure, log=quiet, train=train)
+    assert trained == ["tiny_mux", "tiny_mux"] and rest["complete"]
+    assert rest["verdicts"][0]["text"].startswith("multiplexed vs plain: ")
+
+
+def test_members_matching_nothing_fails_before_any_training(tmp_path, folder):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a run was trained")
+
+    config = _config(tmp_path / "sweep", folder)
+    config.members = ["tiny_*", "mobilenet*"]
+    with pytest.raises(AblationError, match=r"--members mobilenet\* matches no member of 'tiny'; its members: "
+                                            "tiny_mux, tiny_ir"):
+        run_ablation(config, figure=tiny_figure(tmp_path / "specs"), log=quiet, train=refuse)
+
+
 KILL_SCRIPT = """
 import sys, time
 from pathlib import Path

@@ -28,6 +28,10 @@ def add_ablate_arguments(p: argparse.ArgumentParser) -> None:
                    help="override any recipe key for every member, e.g. --set optimizer.lr=0.05")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--members", type=lambda text: [p for p in text.split(",") if p], default=[],
+                   metavar="PATTERN[,PATTERN]",
+                   help="train only the members whose names match (shell-style, e.g. '*_010,*_025'); the sweep "
+                        "keeps the whole figure and a later --resume trains the rest (default: every member)")
     p.add_argument("--output", metavar="DIR", help="sweep directory (default: runs/ablate-<FAMILY>)")
     add_resume(p, "sweep")
 
@@ -61,7 +65,7 @@ def ablate_from_args(args: argparse.Namespace) -> int:
     overrides = [*([("schedule.epochs", args.epochs)] if args.epochs else []), *args.set]
     config = AblationConfig(figure=family, output=args.output, seeds=args.seeds, seed=args.seed, recipe=args.recipe,
                             data=args.data, dataset=args.dataset, overrides=overrides, device=args.device,
-                            progress=not args.no_progress)
+                            progress=not args.no_progress, members=args.members)
     summary = run_ablation(config, resume=args.resume is not None)
     print(format_table(summary))
     output = args.output or f"runs/ablate-{summary['figure']}"

@@ -9,9 +9,13 @@ A sweep directory holds
 * ``summary.json`` (rewritten after every finished run, ``complete`` once all are), ``figure.png`` at the end.
 
 Runs go seed by seed (every member's first seed, then every member's second, ...), so a sweep stopped halfway
-already holds a whole figure over fewer seeds. A finished run (its ``summary.json`` exists) is read, never
-retrained; a run killed mid-way resumes from its ``last.pt``, which the loop makes bit-exact on CPU, so a killed
-and resumed sweep ends with the numbers of an uninterrupted one. Members that are the same network at the same
+already holds a whole figure over fewer seeds. ``members`` trains part of a figure now (the cheap members first,
+or one part per process on a machine with more cores than a run uses): the plan always holds the whole figure, so
+a later ``--resume`` trains the rest, and the summary reports whatever has finished.
+
+A finished run (its ``summary.json`` exists) is read, never retrained; a run killed mid-way resumes from its
+``last.pt``, which the loop makes bit-exact on CPU, so a killed and resumed sweep ends with the numbers of an
+uninterrupted one. Members that are the same network at the same
 input size (MobileNetV2 at ``l = 0``, ``w = 1.0`` and full resolution) share one run per seed.
 
 Every member trains with the same recipe: the one ``muxnet train`` uses without arguments (its embedded default
@@ -22,6 +26,7 @@ resolution member, ``data.image_size`` differ between runs. The accuracy of a ru
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -62,6 +67,7 @@ class AblationConfig:
     overrides: Sequence[Any] = field(default_factory=list)
     device: str | None = None
     progress: bool = True  # progress bars of each run (not part of the plan: a resume may change it)
+    members: Sequence[str] = ()  # name patterns: train only these members now (not part of the plan either)
 
 
 DEFAULT_SEEDS = 3
@@ -199,12 +205,25 @@ def run_result(run_dir: Path) -> dict[str, Any] | None:
             "epochs": last["epoch"], "wall_time_s": summary["wall_time_s"]}
 
 
-def _runs(plan: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
-    """(member, seed) of every run to make, seed by seed, each shared run once."""
+def chosen_members(plan: dict[str, Any], patterns: Sequence[str]) -> list[str]:
+    """The names of the plan's members that match any of ``patterns`` (shell-style, ``*_025``), every member
+    without patterns; a pattern that matches none fails, naming the members it could have matched."""
+    names = [member["name"] for member in plan["members"]]
+    if not patterns:
+        return names
+    unmatched = [p for p in patterns if not fnmatch.filter(names, p)]
+    if unmatched:
+        raise AblationError(f"--members {', '.join(unmatched)} matches no member of {plan['figure']!r}; its members: "
+                            f"{', '.join(names)}")
+    return [name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+
+
+def _runs(plan: dict[str, Any], names: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
+    """(member, seed) of every run to make for the members ``names``, seed by seed, each shared run once."""
     order, seen = [], set()
     for seed in plan["seeds"]:
         for member in plan["members"]:
-            if (member["run"], seed) not in seen:
+            if member["name"] in names and (member["run"], seed) not in seen:
                 seen.add((member["run"], seed))
                 order.append((member, seed))
     return order
@@ -222,21 +241,24 @@ def collect(plan: dict[str, Any], output: Path) -> dict[str, dict[int, dict[str,
 def run_ablation(config: AblationConfig, resume: bool = False, figure: Figure | None = None,
                  log: Callable[[str], None] = print, train: Callable[..., dict[str, Any]] | None = None
                  ) -> dict[str, Any]:
-    """Train every member of the figure for every seed (skipping finished runs), then write and return the
-    summary (table, verdicts) and the plot. ``figure`` replaces the registry's (a figure of any members);
-    ``train`` replaces :func:`muxnet.train.train` (tests count what a resume retrains)."""
+    """Train every member of the figure (or those ``config.members`` names) for every seed, skipping finished
+    runs, then write and return the summary of every finished run (table, verdicts) and the plot. ``figure``
+    replaces the registry's (a figure of any members); ``train`` replaces :func:`muxnet.train.train` (tests count
+    what a resume retrains)."""
     from ..train import train as train_run
 
     train = train or train_run
     t_start = time.time()
     plan, figure, output = prepare(config, resume, figure)
+    names = chosen_members(plan, config.members)
     if not resume:
         output.mkdir(parents=True, exist_ok=True)
         _write_plan(plan, output)
     else:
         atomic_write(output / PLAN, json.dumps(plan, indent=2) + "\n")  # a changed seed count or device
-    todo = _runs(plan)
-    log(f"ablation {plan['figure']}: {len(plan['members'])} members, {len(plan['seeds'])} seed(s), "
+    todo = _runs(plan, names)
+    chosen = "" if len(names) == len(plan["members"]) else f" ({len(names)} chosen)"
+    log(f"ablation {plan['figure']}: {len(plan['members'])} members{chosen}, {len(plan['seeds'])} seed(s), "
         f"{len(todo)} runs on {plan['dataset']} at {plan['image_size']}x{plan['image_size']} -> {output}")
     for index, (member, seed) in enumerate(todo, 1):
         recipe = run_recipe(plan, member, seed, output)
@@ -253,5 +275,6 @@ def run_ablation(config: AblationConfig, resume: bool = False, figure: Figure | 
     return summary
 
 
-__all__ = ["DEFAULT_SEEDS", "PLAN", "PLOT", "SUMMARY", "AblationConfig", "AblationError", "collect", "plan_sweep",
+__all__ = ["DEFAULT_SEEDS", "PLAN", "PLOT", "SUMMARY", "AblationConfig", "AblationError", "chosen_members", "collect",
+           "plan_sweep",
            "prepare", "run_ablation", "run_recipe", "run_result", "shared_recipe"]
