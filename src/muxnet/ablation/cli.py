@@ -28,7 +28,7 @@ def add_ablate_arguments(p: argparse.ArgumentParser) -> None:
                    help="override any recipe key for every member, e.g. --set optimizer.lr=0.05")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--members", type=lambda text: [p for p in text.split(",") if p], default=[],
+    p.add_argument("--members", type=lambda text: [part for part in text.split(",") if part], default=[],
                    metavar="PATTERN[,PATTERN]",
                    help="train only the members whose names match (shell-style, e.g. '*_010,*_025'); the sweep "
                         "keeps the whole figure and a later --resume trains the rest (default: every member)")

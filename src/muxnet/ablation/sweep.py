@@ -15,8 +15,8 @@ a later ``--resume`` trains the rest, and the summary reports whatever has finis
 
 A finished run (its ``summary.json`` exists) is read, never retrained; a run killed mid-way resumes from its
 ``last.pt``, which the loop makes bit-exact on CPU, so a killed and resumed sweep ends with the numbers of an
-uninterrupted one. Members that are the same network at the same
-input size (MobileNetV2 at ``l = 0``, ``w = 1.0`` and full resolution) share one run per seed.
+uninterrupted one. Members that are the same network at the same input size (MobileNetV2 at ``l = 0``,
+``w = 1.0`` and full resolution) share one run per seed.
 
 Every member trains with the same recipe: the one ``muxnet train`` uses without arguments (its embedded default
 task), with ``--data`` swapped in when given; only ``model.name``, ``training.seed``, ``output.dir`` and, for a
@@ -211,11 +211,13 @@ def chosen_members(plan: dict[str, Any], patterns: Sequence[str]) -> list[str]:
     names = [member["name"] for member in plan["members"]]
     if not patterns:
         return names
-    unmatched = [p for p in patterns if not fnmatch.filter(names, p)]
+    matches = {p: [name for name in names if fnmatch.fnmatchcase(name, p)] for p in patterns}
+    unmatched = [p for p, found in matches.items() if not found]
     if unmatched:
         raise AblationError(f"--members {', '.join(unmatched)} matches no member of {plan['figure']!r}; its members: "
                             f"{', '.join(names)}")
-    return [name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+    chosen = {name for found in matches.values() for name in found}
+    return [name for name in names if name in chosen]
 
 
 def _runs(plan: dict[str, Any], names: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
@@ -276,5 +278,4 @@ def run_ablation(config: AblationConfig, resume: bool = False, figure: Figure | 
 
 
 __all__ = ["DEFAULT_SEEDS", "PLAN", "PLOT", "SUMMARY", "AblationConfig", "AblationError", "chosen_members", "collect",
-           "plan_sweep",
-           "prepare", "run_ablation", "run_recipe", "run_result", "shared_recipe"]
+           "plan_sweep", "prepare", "run_ablation", "run_recipe", "run_result", "shared_recipe"]
