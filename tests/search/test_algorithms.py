@@ -75,6 +75,9 @@ class IntegerSpace:
         g[i] = int((g[i] + rng.integers(1, LEVELS + 1)) % (LEVELS + 1))
         return tuple(g)
 
+    def neighbours(self, g):
+        return [tuple(g[:i]) + (v,) + tuple(g[i + 1:]) for i in range(N_VAR) for v in range(LEVELS + 1) if v != g[i]]
+
 
 def run_ours(weights, generations, seed):
     algo = MOEAD(IntegerSpace(), weights, n_neighbors=10, scalarization=PBI(5.0), ideal=None, seed=seed)

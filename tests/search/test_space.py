@@ -66,6 +66,18 @@ def test_variation_stays_in_bounds_and_mutation_changes_genes():
     assert all(c in (x, y) for c, x, y in zip(cross, a, b))
 
 
+def test_neighbours_are_every_one_gene_change_of_the_free_genes():
+    space = SearchSpace()
+    genome = space.sample(np.random.default_rng(5))
+    near = space.neighbours(genome)
+    assert len(near) == len(set(near)) == sum(len(g.options) - 1 for g in GENES)  # the full space: every gene free
+    assert all(sum(x != y for x, y in zip(n, genome)) == 1 and space.check(n) == n for n in near)
+    sub = SearchSpace.covering([[0] * len(GENES), [1, 0, 2] + [0] * (len(GENES) - 3)])  # genes 0 and 2 free
+    assert sorted(sub.neighbours([0] * len(GENES))) == sorted(
+        [tuple([1] + [0] * (len(GENES) - 1)), tuple([0, 0, 1] + [0] * (len(GENES) - 3)),
+         tuple([0, 0, 2] + [0] * (len(GENES) - 3))])
+
+
 def test_genome_key_round_trip_and_bad_genomes():
     space = SearchSpace()
     genome = space.sample(np.random.default_rng(3))

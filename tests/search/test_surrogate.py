@@ -140,8 +140,11 @@ def test_a_predictor_that_knows_the_truth_finds_the_table_optimum_with_fewer_eva
     oracle = np.array([evaluations_to_optimum(lambda table, s: TablePredictor(table), s) for s in seeds])
     random = np.array([evaluations_to_optimum(lambda table, s: TablePredictor(table, random=True, seed=s), s)
                        for s in seeds])
-    assert oracle.mean() < 0.7 * random.mean(), (oracle, random)  # measured: about half
+    assert oracle.mean() < 0.4 * random.mean(), (oracle, random)  # measured: 0.23
     assert (oracle.mean(axis=0) < random.mean(axis=0)).all(), (oracle, random)  # on every target
+    # the local search on the predictor reaches each optimum within four generations of 18 on average
+    # (measured 21, 48.5 and 21 evaluations; random screening 86, 208 and 100)
+    assert (oracle.mean(axis=0) < 4 * 18).all(), oracle
 
 
 def test_the_archive_records_the_predictors_picks_beside_the_measured_error(tmp_path):
@@ -155,7 +158,8 @@ def test_the_archive_records_the_predictors_picks_beside_the_measured_error(tmp_
         assert (predicted is None) == (generation == 0)  # generation 0 has nothing to learn from
         if predicted is not None:
             note = json.loads(predictor)
-            assert note["model"] in MODELS and -1 <= note["tau"] <= 1 and 1 <= note["proposals"] <= 30
+            assert note["model"] in MODELS and -1 <= note["tau"] <= 1
+            assert 1 <= note["proposals"] <= 30 + 5 * 3 * 56  # offspring, then 5 steps over 3 whole neighbourhoods
             assert abs(predicted - error) < 0.5
     assert any("predictor" in line and " tau " in line for line in lines if line.startswith("step 3"))
     # the training set a predictor would be fitted on, read back from the archive rows

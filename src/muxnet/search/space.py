@@ -204,6 +204,16 @@ class SearchSpace:
         self._redraw(out, int(self.free[rng.integers(len(self.free))]), rng)
         return tuple(int(v) for v in out)
 
+    def neighbours(self, genome: Sequence[int]) -> list[tuple[int, ...]]:
+        """Every genome that differs from ``genome`` in exactly one free gene: a local search's whole step."""
+        base = list(genome)
+        out = []
+        for i in self.free:
+            for v in range(int(self.lower[i]), int(self.upper[i]) + 1):
+                if v != base[i]:
+                    out.append(tuple(base[:i] + [v] + base[i + 1:]))
+        return out
+
     # -- decoding -------------------------------------------------------------------------------------------------
     def values(self, genome: Sequence[int]) -> dict[str, object]:
         """``{"stage2.normal.scales": (-1, 0, 0), ...}``: the option each gene selects."""

@@ -1,7 +1,8 @@
 """Surrogate-assisted MOEA/D: many proposals per sub-problem, pre-screened by an accuracy predictor.
 
 Plain MOEA/D trains every child it proposes. Here each sub-problem proposes ``proposals`` children per
-generation (crossover and mutation as in MOEA/D), an accuracy predictor
+generation (crossover and mutation as in MOEA/D) and walks from the best of them through their one-gene
+neighbourhoods, a local search on the predictor; an accuracy predictor
 (:class:`~muxnet.search.predictor.AdaptivePredictor`, refitted each generation on everything evaluated so far
 and chosen by cross-validated Kendall tau) predicts their errors, the exact normalised costs (free to count)
 complete their objective vectors, and only the child with the best predicted scalarised value is sent for
@@ -38,14 +39,16 @@ class SurrogateMOEAD(MOEAD):
 
     Args (besides :class:`MOEAD`'s):
         costs: genome -> its normalised cost objectives (the columns of ``F`` after error), exact.
-        proposals: children proposed per sub-problem per generation (NSGANetV2 screens tens of times more
-            than it trains).
+        proposals: MOEA/D offspring per sub-problem per generation, the local search's starting points
+            (NSGANetV2 screens tens of times more than it trains).
+        rounds: the first round (the offspring) and ``rounds - 1`` steps of the local search on the predictor.
+        elite: proposals whose whole one-gene neighbourhood each step adds.
         predictor: a :class:`~muxnet.search.predictor.Predictor`; default the adaptive choice among
             scikit-learn's models over the space's one-hot encoding.
     """
 
     def __init__(self, space, weights: np.ndarray, costs: Callable[[Genome], Sequence[float]], proposals: int = 30,
-                 predictor: Predictor | None = None, rounds: int = 3, elite: int = 3, **moead_options):
+                 predictor: Predictor | None = None, rounds: int = 6, elite: int = 3, **moead_options):
         super().__init__(space, weights, **moead_options)
         if proposals < 1:
             raise ValueError(f"proposals: at least 1 per sub-problem, got {proposals}")
@@ -106,22 +109,23 @@ class SurrogateMOEAD(MOEAD):
 
     def _screen(self, k: int, fitted: bool) -> tuple[Genome, dict | None]:
         """Sub-problem ``k``'s child: the best predicted of its distinct, never proposed proposals. The first
-        round is MOEA/D's offspring (crossover of neighbours, mutation); each later round mutates one gene of
-        the round's best predicted proposals, a short local search on the predictor."""
+        round is ``proposals`` of MOEA/D's offspring (crossover of neighbours, mutation); each later round adds
+        the whole one-gene neighbourhood of the ``elite`` best predicted proposals not expanded yet, a
+        steepest-descent step of a local search on the predictor, which reaches genomes several genes away from
+        any offspring."""
         first = self._offspring(k)
         if not fitted:  # MOEA/D's own child
             return self._unseen(first), None
         pool: list[Genome] = []
         means, stds, scores = [], [], []
-        per_round = -(-self.proposals // self.rounds)
+        expanded: set[Genome] = set()
         for round_ in range(self.rounds):
             if round_ == 0:
-                children = [first, *(self._offspring(k) for _ in range(per_round - 1))]
+                children = [first, *(self._offspring(k) for _ in range(self.proposals - 1))]
             else:
-                if not pool:
-                    break
-                elite = [pool[i] for i in np.argsort(scores, kind="stable")[:self.elite]]
-                children = [tuple(self.space.mutate_one(elite[i % len(elite)], self.rng)) for i in range(per_round)]
+                elite = [pool[i] for i in np.argsort(scores, kind="stable") if pool[i] not in expanded][:self.elite]
+                expanded.update(elite)
+                children = [n for g in elite for n in self.space.neighbours(g)]
             fresh = [c for c in dict.fromkeys(children) if c not in self.seen and c not in pool]
             if not fresh:
                 continue
