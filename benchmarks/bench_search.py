@@ -218,6 +218,26 @@ def report(results: dict[str, list[dict]], labels: list[str], optimum: list[floa
             print(f"  to match MOEA/D's mean best at the budget ({level:.4f}), trained: " + "; ".join(cells))
 
 
+def compare(record: dict, other: dict, other_name: Path) -> None:
+    """Each algorithm both records hold, this record against the other, paired by seed: trained candidates to
+    come within ``within`` of this record's optimum (unreached = budget + 1) and the best value at the budget."""
+    if (record["targets"], record["budget"], record["args"]["seeds"]) != (
+            other["targets"], other["budget"], other["args"]["seeds"]):
+        sys.exit(f"--against {other_name}: other targets, budget or seeds than this record's")
+    budget, within = record["budget"], record["within"]
+    for name in [n for n in record["results"] if n in other["results"]]:
+        ours, theirs = record["results"][name], other["results"][name]
+        print(f"\n{LABELS.get(name, name)}: this record against {other_name} ({len(ours)} seeds, Wilcoxon)")
+        for t, label in enumerate(record["targets"]):
+            goal = record["optimum"][t] + within
+            reach = [np.array([to_reach(r["curves"][t], goal, budget + 1) for r in runs]) for runs in (ours, theirs)]
+            final = [np.array([r["curves"][t][-1] for r in runs]) for runs in (ours, theirs)]
+            print(f"  target {t + 1} ({label}): reached {(reach[0] <= budget).sum()} vs {(reach[1] <= budget).sum()}"
+                  f" of {len(ours)}; trained to reach {reach[0].mean():.1f} vs {reach[1].mean():.1f} "
+                  f"(p = {paired_p(reach[0], reach[1]):.3g}); best@{budget} {final[0].mean():.4f} vs "
+                  f"{final[1].mean():.4f} (p = {paired_p(final[0], final[1]):.3g})")
+
+
 def plot_final(results: dict[str, list[dict]], labels: list[str], optimum: list[float] | None, path: Path,
                name: str) -> None:
     """Fig. 9's box plot: per target, each algorithm's best value at the full budget over seeds."""
@@ -303,9 +323,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every run's numbers here")
     parser.add_argument("--curves", type=Path, help="plot best-so-far against trained candidates here (PNG)")
     parser.add_argument("--plot", type=Path, help="box plot of the best value at the full budget per target (PNG)")
+    parser.add_argument("--against", type=Path, metavar="JSON",
+                        help="another --json record of the same targets and seeds (e.g. an earlier version of an "
+                        "algorithm): each algorithm both hold, compared seed by seed")
     args = parser.parse_args()
 
-    for path in args.table or []:
+    for path in [*(args.table or []), *([args.against] if args.against else [])]:
         if not path.is_file():
             sys.exit(f"no tabular benchmark at {path}; build it with benchmarks/build_tabular_benchmark.py")
     if args.from_json is not None:
@@ -317,6 +340,8 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(record))
     present(record, args)
+    if args.against is not None:
+        compare(record, json.loads(args.against.read_text()), args.against)
 
 
 def _number_or_text(text: str):
