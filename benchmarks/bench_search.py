@@ -101,6 +101,21 @@ def mean_table(tables: list[dict[str, float]]) -> dict[str, float]:
     return {genome: float(np.mean([t[genome] for t in tables])) for genome in tables[0]}
 
 
+def seed_noise(tables: list[dict[str, float]]) -> dict[str, float]:
+    """How much of a table's spread is the genome and how much the seed: the within-genome std (pooled over
+    genomes), the std of the per-genome means, the genome's share of one seed's variance (one-way random
+    effects: var(means) - within / seeds, over that plus within) and Kendall's tau between two seeds' rankings
+    (the mean over pairs of seeds)."""
+    keys = [g for g in tables[0] if all(np.isfinite(t[g]) for t in tables)]
+    E = np.array([[t[g] for g in keys] for t in tables])  # seeds x genomes
+    within = float(E.var(axis=0, ddof=1).mean())
+    between = max(0.0, float(E.mean(axis=0).var(ddof=1)) - within / len(tables))
+    taus = [kendalltau(E[i], E[j]).statistic for i in range(len(E)) for j in range(i + 1, len(E))]
+    return {"seeds": len(tables), "genomes": len(keys), "within_std": within ** 0.5,
+            "mean_std": float(E.mean(axis=0).std(ddof=1)), "genome_share": between / (between + within),
+            "tau_between_seeds": float(np.mean(taus))}
+
+
 # -- scoring -----------------------------------------------------------------------------------------------------
 def problem_for(config: SearchConfig, genomes) -> tuple[SearchProblem, ComplexityCache]:
     """The search's own problem (normaliser, sub-problems, scalarisation) for ``config``: over the sub-space the
@@ -362,11 +377,12 @@ def measure(args) -> dict:
     checkpoints = [c for c in args.checkpoints if c <= budget]
     with tempfile.TemporaryDirectory() as tables_dir:
         tables = load_seed_tables(args.table) if args.table else []
-        score_table = None
+        score_table, noise = None, None
         if tables:
             searched = Path(tables_dir) / "searched.csv"  # the first seed: what the search looks up
             searched.write_text("genome,error\n" + "".join(f"{g},{e!r}\n" for g, e in tables[0].items()))
             score_table = mean_table(tables) if args.score == "mean" else tables[0]
+        noise = seed_noise(tables) if len(tables) > 1 else None
         evaluator = f"table:{searched}" if table else "synthetic" if args.synthetic else "train"
 
         def config(algorithm: str, seed: int) -> SearchConfig:
@@ -401,7 +417,8 @@ def measure(args) -> dict:
               f"each), {len(args.seeds)} seeds, {args.scalarization.upper()}, {seconds:.0f} s")
     return {"args": {k: str(v) for k, v in vars(args).items()}, "header": header, "targets": labels,
             "optimum": optimum, "reference": reference, "known_optimum": bool(score_table), "budget": budget,
-            "checkpoints": checkpoints, "within": args.within, "name": args.scalarization.upper(), "results": results}
+            "checkpoints": checkpoints, "within": args.within, "name": args.scalarization.upper(), "results": results,
+            "noise": noise}
 
 
 def present(record: dict, args) -> None:
@@ -409,6 +426,12 @@ def present(record: dict, args) -> None:
     results, labels, optimum = record["results"], record["targets"], record["optimum"]
     reference, budget, name = record["reference"], record["budget"], record["name"]
     print(record["header"])
+    noise = record.get("noise")
+    if noise:
+        print(f"  the table's seeds: {noise['seeds']} per genome over {noise['genomes']} genomes; within-genome std "
+              f"{noise['within_std']:.4f}, std of the per-genome means {noise['mean_std']:.4f}; the genome is "
+              f"{noise['genome_share']:.0%} of one seed's variance; Kendall tau between seeds "
+              f"{noise['tau_between_seeds']:.2f}")
     for algorithm, runs in results.items():
         taus = [t for run in runs for t in run["taus"]]
         realised = [kendalltau(*np.array(run["predicted"]).T).statistic for run in runs if len(run["predicted"]) > 2]
