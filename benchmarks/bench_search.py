@@ -108,11 +108,12 @@ def seed_noise(tables: list[dict[str, float]]) -> dict[str, float]:
     (the mean over pairs of seeds)."""
     keys = [g for g in tables[0] if all(np.isfinite(t[g]) for t in tables)]
     E = np.array([[t[g] for g in keys] for t in tables])  # seeds x genomes
+    means = E.mean(axis=0)
     within = float(E.var(axis=0, ddof=1).mean())
-    between = max(0.0, float(E.mean(axis=0).var(ddof=1)) - within / len(tables))
+    between = max(0.0, float(means.var(ddof=1)) - within / len(tables))
     taus = [kendalltau(E[i], E[j]).statistic for i in range(len(E)) for j in range(i + 1, len(E))]
     return {"seeds": len(tables), "genomes": len(keys), "within_std": within ** 0.5,
-            "mean_std": float(E.mean(axis=0).std(ddof=1)), "genome_share": between / (between + within),
+            "mean_std": float(means.std(ddof=1)), "genome_share": between / (between + within),
             "tau_between_seeds": float(np.mean(taus))}
 
 
@@ -343,9 +344,11 @@ def main() -> None:
                         "algorithm): each algorithm both hold, compared seed by seed")
     args = parser.parse_args()
 
-    for path in [*(args.table or []), *([args.against] if args.against else [])]:
+    for path in args.table or []:
         if not path.is_file():
             sys.exit(f"no tabular benchmark at {path}; build it with benchmarks/build_tabular_benchmark.py")
+    if args.against is not None and not args.against.is_file():
+        sys.exit(f"--against: no file at {args.against}")
     if args.from_json is not None:
         if not args.from_json.is_file():
             sys.exit(f"--from-json: no file at {args.from_json}")
@@ -377,7 +380,7 @@ def measure(args) -> dict:
     checkpoints = [c for c in args.checkpoints if c <= budget]
     with tempfile.TemporaryDirectory() as tables_dir:
         tables = load_seed_tables(args.table) if args.table else []
-        score_table, noise = None, None
+        score_table = None
         if tables:
             searched = Path(tables_dir) / "searched.csv"  # the first seed: what the search looks up
             searched.write_text("genome,error\n" + "".join(f"{g},{e!r}\n" for g, e in tables[0].items()))
