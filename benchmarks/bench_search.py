@@ -30,7 +30,7 @@ runs are scored against the best any of them found.
 **Several seeds per genome.** ``--table`` takes several files (one seed each), or a file with a ``seed``
 column (a row per genome and seed). The search then looks errors up in the first seed's table (what one proxy
 training run would have measured), while every result is scored against the per-genome mean over all seeds
-(``--score mean``, the default; ``--score searched`` scores against the searched seed): the optimum of the mean
+(``--score mean``, the default; ``--score searched`` scores against the searched table): the optimum of the mean
 table is the genome that is best, not the luckiest draw. With one seed the two are the same. ``--search-on mean``
 lets the search look up the mean instead, as a proxy repeated with every seed would measure it: what the
 algorithms would do with a less noisy proxy (each candidate then costs as many trainings as there are seeds).
@@ -332,7 +332,7 @@ def main() -> None:
                         help="report the best value after this many trained candidates")
     parser.add_argument("--within", type=float, default=0.005, help="how close to the optimum counts as reached")
     parser.add_argument("--score", choices=("mean", "searched"), default="mean",
-                        help="score against the per-genome mean over the table's seeds, or the searched seed")
+                        help="score against the per-genome mean over the table's seeds, or against what was searched")
     parser.add_argument("--search-on", choices=("first", "mean"), default="first",
                         help="what the search looks up: the first seed's errors (one proxy training per candidate) "
                         "or the per-genome mean over the seeds (a proxy repeated with every seed: less noise for "
