@@ -389,9 +389,10 @@ def measure(args) -> dict:
         score_table = None
         if tables:
             searched = Path(tables_dir) / "searched.csv"  # what the search looks up
-            looked_up = mean_table(tables) if args.search_on == "mean" else tables[0]
+            mean = mean_table(tables)
+            looked_up = mean if args.search_on == "mean" else tables[0]
             searched.write_text("genome,error\n" + "".join(f"{g},{e!r}\n" for g, e in looked_up.items()))
-            score_table = mean_table(tables) if args.score == "mean" else looked_up
+            score_table = mean if args.score == "mean" else looked_up
         noise = seed_noise(tables) if len(tables) > 1 else None
         evaluator = f"table:{searched}" if table else "synthetic" if args.synthetic else "train"
 
