@@ -55,7 +55,7 @@ class Step:
         loss = self.criterion(self.model(self.images), self.labels)
         loss.backward()
         self.optimizer.step()
-        return float(loss.detach())
+        return loss.item()
 
 
 def main() -> None:
