@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,6 +113,26 @@ def test_an_existing_sweep_is_refused_and_a_finished_one_resumes_without_trainin
     more = run_ablation(AblationConfig(output=str(out), seeds=2), resume=True, figure=figure, log=quiet, train=train)
     assert trained == [("seed1", False), ("seed1", False)] and more["seeds"] == [0, 1] and more["complete"]
     assert [m["runs"][0] for m in more["members"]] == [m["runs"][0] for m in first["members"]]
+
+
+def test_runs_kept_only_in_the_summary_are_neither_retrained_nor_dropped(tmp_path, folder):
+    out, figure = tmp_path / "sweep", tiny_figure(tmp_path / "specs")
+    first = run_ablation(_config(out, folder, seeds=1), figure=figure, log=quiet)
+    shutil.rmtree(out / "runs")  # a record keeps the summary, not the run directories with their checkpoints
+    trained = []
+
+    def train(recipe, resume, log):
+        trained.append((Path(recipe["output"]["dir"]).parent.name, Path(recipe["output"]["dir"]).name))
+        from muxnet.train import train as real
+        return real(recipe, resume=resume, log=log)
+
+    more = run_ablation(AblationConfig(output=str(out), seeds=2), resume=True, figure=figure, log=quiet, train=train)
+    assert sorted(trained) == [("tiny_ir", "seed1"), ("tiny_mux", "seed1")]
+    assert more["complete"] and [m["n"] for m in more["members"]] == [2, 2]
+    assert [m["runs"][0] for m in more["members"]] == [m["runs"][0] for m in first["members"]]
+    (out / "summary.json").write_text("{not json")
+    with pytest.raises(AblationError, match="not an ablation summary"):
+        run_ablation(AblationConfig(output=str(out)), resume=True, figure=figure, log=quiet)
 
 
 def test_members_trains_part_of_a_figure_and_a_resume_the_rest(tmp_path, folder):

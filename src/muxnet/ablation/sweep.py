@@ -13,10 +13,10 @@ already holds a whole figure over fewer seeds. ``members`` trains part of a figu
 or one part per process on a machine with more cores than a run uses): the plan always holds the whole figure, so
 a later ``--resume`` trains the rest, and the summary reports whatever has finished.
 
-A finished run (its ``summary.json`` exists) is read, never retrained; a run killed mid-way resumes from its
-``last.pt``, which the loop makes bit-exact on CPU, so a killed and resumed sweep ends with the numbers of an
-uninterrupted one. Members that are the same network at the same input size (MobileNetV2 at ``l = 0``,
-``w = 1.0`` and full resolution) share one run per seed.
+A finished run (its ``summary.json`` exists, or, its directory gone, the sweep's ``summary.json`` records it) is
+read, never retrained; a run killed mid-way resumes from its ``last.pt``, which the loop makes bit-exact on CPU,
+so a killed and resumed sweep ends with the numbers of an uninterrupted one. Members that are the same network at
+the same input size (MobileNetV2 at ``l = 0``, ``w = 1.0`` and full resolution) share one run per seed.
 
 Every member trains with the same recipe: the one ``muxnet train`` uses without arguments (its embedded default
 task), with ``--data`` swapped in when given; only ``model.name``, ``training.seed``, ``output.dir`` and, for a
@@ -231,12 +231,45 @@ def _runs(plan: dict[str, Any], names: Sequence[str]) -> list[tuple[dict[str, An
     return order
 
 
+def recorded_results(plan: dict[str, Any], output: Path) -> dict[str, dict[int, dict[str, Any]]]:
+    """The runs the sweep's ``summary.json`` records, per member name and seed.
+
+    Run directories hold checkpoints and are often not kept (a record committed to a repository keeps only the
+    summary); a run recorded here stays finished without its directory, so a resume neither retrains it nor
+    drops it from the rewritten summary. Only a member whose run directory and counts still match the plan's is
+    read: a summary of another figure or recipe records nothing."""
+    path = output / SUMMARY
+    if not path.is_file():
+        return {}
+    try:
+        summary = json.loads(path.read_text())
+        recorded = {m["name"]: m for m in summary["members"]} if summary.get("figure") == plan["figure"] else {}
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise AblationError(f"{path} is not an ablation summary ({error}); move it away to rebuild it from the "
+                            f"run directories") from error
+    if summary.get("recipe") != plan["recipe"]["recipe"] or summary.get("epochs") != plan["recipe"]["schedule"][
+            "epochs"]:
+        return {}
+    results: dict[str, dict[int, dict[str, Any]]] = {}
+    for member in plan["members"]:
+        entry = recorded.get(member["name"])
+        if entry is None or any(entry.get(key) != member[key] for key in ("run", "params", "madds")):
+            continue
+        results[member["name"]] = {run["seed"]: {k: v for k, v in run.items() if k != "seed"}
+                                   for run in entry.get("runs", ()) if run["seed"] in plan["seeds"]}
+    return results
+
+
 def collect(plan: dict[str, Any], output: Path) -> dict[str, dict[int, dict[str, Any]]]:
-    """The finished runs' results per member name and seed."""
+    """The finished runs' results per member name and seed: from the run directories, and for a run without its
+    directory from the sweep's earlier summary (:func:`recorded_results`)."""
+    recorded = recorded_results(plan, output)
     results: dict[str, dict[int, dict[str, Any]]] = {}
     for member in plan["members"]:
         found = {seed: run_result(output / member["run"] / f"seed{seed}") for seed in plan["seeds"]}
-        results[member["name"]] = {seed: r for seed, r in found.items() if r is not None}
+        earlier = recorded.get(member["name"], {})
+        results[member["name"]] = {seed: r if r is not None else earlier[seed] for seed, r in found.items()
+                                   if r is not None or seed in earlier}
     return results
 
 
@@ -258,7 +291,9 @@ def run_ablation(config: AblationConfig, resume: bool = False, figure: Figure | 
         _write_plan(plan, output)
     else:
         atomic_write(output / PLAN, json.dumps(plan, indent=2) + "\n")  # a changed seed count or device
-    todo = _runs(plan, names)
+    recorded = recorded_results(plan, output) if resume else {}
+    todo = [(member, seed) for member, seed in _runs(plan, names) if seed not in recorded.get(member["name"], {})
+            or (output / member["run"] / f"seed{seed}").is_dir()]
     chosen = "" if len(names) == len(plan["members"]) else f" ({len(names)} chosen)"
     log(f"ablation {plan['figure']}: {len(plan['members'])} members{chosen}, {len(plan['seeds'])} seed(s), "
         f"{len(todo)} runs on {plan['dataset']} at {plan['image_size']}x{plan['image_size']} -> {output}")
@@ -278,4 +313,4 @@ def run_ablation(config: AblationConfig, resume: bool = False, figure: Figure | 
 
 
 __all__ = ["DEFAULT_SEEDS", "PLAN", "PLOT", "SUMMARY", "AblationConfig", "AblationError", "chosen_members", "collect",
-           "plan_sweep", "prepare", "run_ablation", "run_recipe", "run_result", "shared_recipe"]
+           "plan_sweep", "prepare", "recorded_results", "run_ablation", "run_recipe", "run_result", "shared_recipe"]
