@@ -125,8 +125,9 @@ def main() -> None:
         path = out / "specs" / f"target{t + 1}_mobilenet_v2.yaml"
         mobilenet_v2_at(lambda s: count_spec(s)[0], entry["target_params"], config.preset).save(path)
         arms[t, "mobilenet_v2"] = {"spec": str(path), "proxy_error": None}
+    # seed by seed, so a run stopped early already holds every arm of every target over fewer seeds
     jobs = [TrainJob(f"target{t + 1}_{arm}", info["spec"], seed, str(out / "runs" / f"target{t + 1}_{arm}_seed{seed}"))
-            for (t, arm), info in arms.items() for seed in range(args.seeds)]
+            for seed in range(args.seeds) for (t, arm), info in arms.items()]
     recipe, data, overrides = full_recipe(config.dataset, config.difficulty)
     top1: dict[str, list[float]] = {}
     costs: dict[str, tuple[int, int]] = {}
