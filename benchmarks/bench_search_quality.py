@@ -18,12 +18,14 @@ without ``--output`` the search and the random proxies are rerun (with one threa
 picks) and the trainings are read back.
 
     PYTHONPATH=src python benchmarks/bench_search_quality.py --output runs/quality
+    PYTHONPATH=src python benchmarks/bench_search_quality.py --output runs/quality --report-only   # table so far
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -93,6 +95,8 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override for every run")
     p.add_argument("--search-set", action="append", default=[], metavar="FIELD=VALUE",
                    help="SearchConfig field for the search run here, e.g. population=6 or dataset=digits")
+    p.add_argument("--report-only", action="store_true",
+                   help="print the table of the trainings already finished (recorded or in --output); train nothing")
     p.add_argument("--records", default=str(Path(__file__).parent / "data" / "search_quality" / "trainings.jsonl"),
                    help="finished trainings kept across machines (read back instead of retrained)")
     args = p.parse_args()
@@ -129,10 +133,13 @@ def main() -> None:
     jobs = [TrainJob(f"target{t + 1}_{arm}", info["spec"], seed, str(out / "runs" / f"target{t + 1}_{arm}_seed{seed}"))
             for seed in range(args.seeds) for (t, arm), info in arms.items()]
     recipe, data, overrides = full_recipe(config.dataset, config.difficulty)
+    records = TrainingRecords(args.records)
+    if args.report_only:
+        jobs = [j for j in jobs if records.get(records.fingerprint(j, recipe, data, [*overrides, *args.set]))
+                is not None or (Path(j.run_dir) / "summary.json").is_file()]
     top1: dict[str, list[float]] = {}
     costs: dict[str, tuple[int, int]] = {}
-    for job, run in train_jobs(jobs, recipe, data, [*overrides, *args.set], args.workers,
-                               TrainingRecords(args.records)):
+    for job, run in train_jobs(jobs, recipe, data, [*overrides, *args.set], args.workers, records):
         top1.setdefault(job.name, []).append(test_top1(run))
         costs[job.name] = (run["params"], run["madds"])
         print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(run):.2f} ({run['wall_time_s']:.0f} s)",
@@ -141,19 +148,23 @@ def main() -> None:
     table = []
     for t, entry in enumerate(summary["best_per_target"]):
         print(f"target {t + 1} [{entry['target']}]")
-        reference = top1[f"target{t + 1}_search"]
+        reference = top1.get(f"target{t + 1}_search", [])
         for arm in ARMS:
             name = f"target{t + 1}_{arm}"
+            if name not in top1:
+                print(f"  {arm:<13} not trained yet")
+                continue
             interval = mean_interval(top1[name])
             params, madds = costs[name]
             proxy = arms[t, arm]["proxy_error"]
             p_value = welch_test(reference, top1[name]) if arm != "search" else None
-            versus = "" if p_value is None else f"  search - this {np.mean(reference) - interval.mean:+.2f}, " \
-                                                 f"Welch p={p_value:.3g}"
+            versus = "" if p_value is None or not reference else \
+                f"  search - this {np.mean(reference) - interval.mean:+.2f}, Welch p={p_value:.3g}"
             print(f"  {arm:<13} {params / 1e6:5.2f}M {madds / 1e6:6.2f}M  proxy error "
                   f"{'-' if proxy is None else f'{proxy:.3f}':>6}  test top-1 {interval.format():<22}{versus}")
             table.append({"target": entry["target"], "arm": arm, "params": params, "madds": madds,
-                          "proxy_error": proxy, "top1": top1[name], **interval.to_dict(), "welch_p": p_value})
+                          "proxy_error": proxy, "top1": top1[name], **interval.to_dict(),
+                          "welch_p": None if p_value is None or math.isnan(p_value) else p_value})
     (out / "summary.json").write_text(json.dumps(table, indent=2))
 
 
