@@ -243,12 +243,12 @@ def recorded_results(plan: dict[str, Any], output: Path) -> dict[str, dict[int, 
         return {}
     try:
         summary = json.loads(path.read_text())
-        recorded = {m["name"]: m for m in summary["members"]} if summary.get("figure") == plan["figure"] else {}
+        recorded = {m["name"]: m for m in summary["members"]}
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise AblationError(f"{path} is not an ablation summary ({error}); move it away to rebuild it from the "
                             f"run directories") from error
-    if summary.get("recipe") != plan["recipe"]["recipe"] or summary.get("epochs") != plan["recipe"]["schedule"][
-            "epochs"]:
+    sweep = (plan["figure"], plan["recipe"]["recipe"], plan["recipe"]["schedule"]["epochs"])
+    if (summary.get("figure"), summary.get("recipe"), summary.get("epochs")) != sweep:
         return {}
     results: dict[str, dict[int, dict[str, Any]]] = {}
     for member in plan["members"]:
