@@ -18,7 +18,8 @@ from muxnet.ablation import AblationConfig, AblationError, Figure, Line, Member,
 from muxnet.ablation.figures import FIGURES, get_figure
 from muxnet.models.spec import NetworkSpec
 from muxnet.profiling import profile_spec
-from process_tree import wait_for
+from muxnet.runtime.processes import descendants
+from process_tree import needs_proc, survivors, wait_for
 
 from .figures import TINY_RUN, tiny_figure
 
@@ -184,6 +185,10 @@ run_ablation(config, figure=tiny_figure(out.parent / "specs"), log=slow)
 """
 
 
+def _scores(summary: dict) -> list:
+    return [[{k: r[k] for k in ("seed", "top1", "val_top1", "epochs")} for r in m["runs"]] for m in summary["members"]]
+
+
 def _losses(out: Path) -> dict:
     return {str(p.parent.relative_to(out)): [json.loads(line)["train_loss"] for line in p.read_text().splitlines()]
             for p in sorted(out.glob("runs/*/seed*/metrics.jsonl"))}
@@ -219,14 +224,68 @@ def test_kill_9_mid_sweep_then_resume_gives_the_uninterrupted_result(tmp_path, f
                            log=quiet, train=train)
     assert trained == [("runs/tiny_ir/seed0", True), ("runs/tiny_mux/seed1", False), ("runs/tiny_ir/seed1", False)]
     assert (out / "runs/tiny_mux/seed0/summary.json").stat().st_mtime_ns == finished
-    def scores(summary):
-        return [[{k: r[k] for k in ("seed", "top1", "val_top1", "epochs")} for r in m["runs"]]
-                for m in summary["members"]]
-
-    assert scores(resumed) == scores(expected) and resumed["complete"]
+    assert _scores(resumed) == _scores(expected) and resumed["complete"]
     assert _losses(out) == _losses(reference)  # bit-exact training, the killed run included
     for run in ("runs/tiny_ir/seed0", "runs/tiny_mux/seed1"):
         assert (out / run / "last.safetensors").read_bytes() == (reference / run / "last.safetensors").read_bytes()
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """The worker processes of a process pool below ``pid`` (spawned: ``spawn_main`` in their command line)."""
+    found = []
+    for child in descendants(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:  # it has just exited
+            pass
+    return found
+
+
+POOL_KILL_SCRIPT = """
+import sys
+from pathlib import Path
+from ablation.figures import TINY_RUN, tiny_figure
+from muxnet.ablation import AblationConfig, run_ablation
+
+out, data = Path(sys.argv[1]), sys.argv[2]
+config = AblationConfig(output=str(out), seeds=2, data=data, overrides=[*TINY_RUN, "schedule.epochs=2"], workers=2)
+run_ablation(config, figure=tiny_figure(out.parent / "specs"), log=lambda line: None)
+"""
+
+
+@needs_proc
+def test_workers_die_with_a_killed_sweep_which_resumes_to_the_numbers_of_one_run_at_a_time(tmp_path, folder):
+    figure = tiny_figure(tmp_path / "specs")
+    reference = tmp_path / "reference"
+    expected = run_ablation(_config(reference, folder, overrides=[*TINY_RUN, "schedule.epochs=2"]), figure=figure,
+                            log=quiet)
+
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", POOL_KILL_SCRIPT, str(out), str(folder)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def two_workers_under_way():
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        workers = _pool_workers(proc.pid)
+        return workers if len(workers) == 2 and any(out.glob("runs/*/seed*/last.pt")) else None
+
+    workers = wait_for(two_workers_under_way, 120, "two workers, one run past its first epoch")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert survivors(workers, 10) == [], "a worker outlived the killed sweep"
+    assert len(list(out.glob("runs/*/seed*/summary.json"))) < 4, "the kill must land mid-sweep"
+
+    lines = []
+    config = AblationConfig(output=str(out), workers=2)
+    resumed = run_ablation(config, resume=True, figure=figure, log=lines.append)
+    assert any(line.endswith("at a time (one process and one thread each)") for line in lines), lines
+    assert _scores(resumed) == _scores(expected) and resumed["complete"]  # one thread each: the same numbers
+    assert _losses(out) == _losses(reference)
+    wait_for(lambda: not _pool_workers(os.getpid()), 30, "the pool's workers to exit")
+    with pytest.raises(AblationError, match="--workers must be at least 1, got 0"):
+        run_ablation(AblationConfig(output=str(tmp_path / "none"), workers=0), figure=figure, log=quiet)
 
 
 def test_every_claim_names_members_of_its_figure():

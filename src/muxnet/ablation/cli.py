@@ -32,6 +32,9 @@ def add_ablate_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="PATTERN[,PATTERN]",
                    help="train only the members whose names match (shell-style, e.g. '*_010,*_025'); the sweep "
                         "keeps the whole figure and a later --resume trains the rest (default: every member)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="runs trained at once, each in its own process on one thread (default 1: one after the "
+                        "other); e.g. the number of CPU cores, or several processes sharing one GPU")
     p.add_argument("--output", metavar="DIR", help="sweep directory (default: runs/ablate-<FAMILY>)")
     add_resume(p, "sweep")
 
@@ -65,7 +68,8 @@ def ablate_from_args(args: argparse.Namespace) -> int:
     overrides = [*([("schedule.epochs", args.epochs)] if args.epochs else []), *args.set]
     config = AblationConfig(figure=family, output=args.output, seeds=args.seeds, seed=args.seed, recipe=args.recipe,
                             data=args.data, dataset=args.dataset, overrides=overrides, device=args.device,
-                            progress=not args.no_progress, members=args.members)
+                            progress=not args.no_progress, members=args.members,
+                            workers=args.workers)
     summary = run_ablation(config, resume=args.resume is not None)
     print(format_table(summary))
     output = args.output or f"runs/ablate-{summary['figure']}"

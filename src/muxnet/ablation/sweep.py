@@ -9,9 +9,10 @@ A sweep directory holds
 * ``summary.json`` (rewritten after every finished run, ``complete`` once all are), ``figure.png`` at the end.
 
 Runs go seed by seed (every member's first seed, then every member's second, ...), so a sweep stopped halfway
-already holds a whole figure over fewer seeds. ``members`` trains part of a figure now (the cheap members first,
-or one part per process on a machine with more cores than a run uses): the plan always holds the whole figure, so
-a later ``--resume`` trains the rest, and the summary reports whatever has finished.
+already holds a whole figure over fewer seeds. ``workers`` trains that many runs at once, each in its own process
+on one thread (a small network uses a core better so than with more threads; on a GPU the processes share it).
+``members`` trains part of a figure now (the cheap members first): the plan always holds the whole figure, so a
+later ``--resume`` trains the rest, and the summary reports whatever has finished.
 
 A finished run (its ``summary.json`` exists, or, its directory gone, the sweep's ``summary.json`` records it) is
 read, never retrained; a run killed mid-way resumes from its ``last.pt``, which the loop makes bit-exact on CPU,
@@ -26,10 +27,11 @@ resolution member, ``data.image_size`` differ between runs. The accuracy of a ru
 
 from __future__ import annotations
 
+import concurrent.futures as futures
 import fnmatch
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ from ..models import resolve_spec
 from ..models.ablations import for_input_size
 from ..models.network import default_pretrained_cfg
 from ..profiling import profile_spec
-from ..runtime import atomic_write, refuse_existing_run
+from ..runtime import atomic_write, refuse_existing_run, single_thread_pool
 from ..train import build_data, build_recipe
 from ..train.recipes import apply_overrides, validate_recipe
 from .figures import Figure, get_figure
@@ -68,6 +70,7 @@ class AblationConfig:
     device: str | None = None
     progress: bool = True  # progress bars of each run (not part of the plan: a resume may change it)
     members: Sequence[str] = ()  # name patterns: train only these members now (not part of the plan either)
+    workers: int = 1  # runs trained at once, each in its own process on one thread (not part of the plan)
 
 
 DEFAULT_SEEDS = 3
@@ -160,6 +163,8 @@ def _resumed_plan(config: AblationConfig, output: Path, figure: Figure | None) -
 def prepare(config: AblationConfig, resume: bool = False, figure: Figure | None = None
             ) -> tuple[dict[str, Any], Figure, Path]:
     """Every check of a sweep, before any training: the figure, the output, the recipe and the data."""
+    if config.workers < 1:
+        raise AblationError(f"--workers must be at least 1, got {config.workers}")
     if resume:
         if not config.output:
             raise AblationError("--resume needs the sweep directory")
@@ -297,19 +302,53 @@ def run_ablation(config: AblationConfig, resume: bool = False, figure: Figure | 
     chosen = "" if len(names) == len(plan["members"]) else f" ({len(names)} chosen)"
     log(f"ablation {plan['figure']}: {len(plan['members'])} members{chosen}, {len(plan['seeds'])} seed(s), "
         f"{len(todo)} runs on {plan['dataset']} at {plan['image_size']}x{plan['image_size']} -> {output}")
-    for index, (member, seed) in enumerate(todo, 1):
-        recipe = run_recipe(plan, member, seed, output)
-        run_dir = Path(recipe["output"]["dir"])
-        tag = f"[{index}/{len(todo)} {member['name']} seed {seed}]"
-        if run_result(run_dir) is not None:
-            continue
-        started = (run_dir / "last.pt").is_file()
-        log(f"{tag} {'resuming' if started else 'training'}")
-        train(recipe, resume=started, log=lambda line, tag=tag: log(f"{tag} {line}"))
+    runs = [(f"[{index}/{len(todo)} {member['name']} seed {seed}]", run_recipe(plan, member, seed, output))
+            for index, (member, seed) in enumerate(todo, 1)]
+    runs = [(tag, recipe) for tag, recipe in runs if run_result(Path(recipe["output"]["dir"])) is None]
+    for _finished in _train_runs(runs, train, config.workers, log):
         write_outputs(summarize(plan, figure, collect(plan, output), time.time() - t_start), output, plot_figure=False)
     summary = summarize(plan, figure, collect(plan, output), time.time() - t_start)
     write_outputs(summary, output)
     return summary
+
+
+def _train_runs(runs: Sequence[tuple[str, dict[str, Any]]], train: Callable[..., dict[str, Any]], workers: int,
+                log: Callable[[str], None]) -> Iterator[str]:
+    """Train every ``(tag, recipe)`` run, resuming one that holds a ``last.pt``, and yield each tag as its run
+    finishes: here one after the other, or ``workers`` at a time in worker processes (one thread each; their
+    epoch lines are not shown, each run's own ``metrics.jsonl`` has them)."""
+    def started(recipe: dict[str, Any]) -> bool:
+        return (Path(recipe["output"]["dir"]) / "last.pt").is_file()
+
+    workers = min(workers, len(runs))
+    if workers <= 1:
+        for tag, recipe in runs:
+            log(f"{tag} {'resuming' if started(recipe) else 'training'}")
+            train(recipe, resume=started(recipe), log=lambda line, tag=tag: log(f"{tag} {line}"))
+            yield tag
+        return
+    log(f"{len(runs)} runs, {workers} at a time (one process and one thread each)")
+    pool = single_thread_pool(workers)
+    try:
+        pending = {}
+        for tag, recipe in runs:
+            pending[pool.submit(_train_silently, train, recipe, started(recipe))] = tag
+            log(f"{tag} {'resuming' if started(recipe) else 'training'} (queued)")
+        for future in futures.as_completed(pending):
+            summary = future.result()
+            log(f"{pending[future]} finished: test top-1 {summary['last']['test']['top1']:.2f} "
+                f"({summary['wall_time_s']:.0f} s)")
+            yield pending[future]
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _train_silently(train: Callable[..., dict[str, Any]], recipe: dict[str, Any], resume: bool) -> dict[str, Any]:
+    return train(recipe, resume=resume, log=_silent)
+
+
+def _silent(line: str) -> None:
+    pass
 
 
 __all__ = ["DEFAULT_SEEDS", "PLAN", "PLOT", "SUMMARY", "AblationConfig", "AblationError", "chosen_members", "collect",

@@ -15,14 +15,12 @@ from __future__ import annotations
 import concurrent.futures as futures
 import hashlib
 import json
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runtime import available_cpus, die_with_parent
+from ..runtime import available_cpus, single_thread_pool
 
 
 @dataclass(frozen=True)
@@ -143,13 +141,6 @@ class TrainingRecords:
             fh.write(json.dumps(row) + "\n")
 
 
-def _init_worker(parent_pid: int) -> None:
-    import torch
-
-    die_with_parent(parent_pid)
-    torch.set_num_threads(1)
-
-
 def train_jobs(jobs: Iterable[TrainJob], recipe: str | None = None, data: str | None = None,
                overrides: Sequence[str | tuple[str, Any]] = (), workers: int | None = None,
                records: TrainingRecords | None = None) -> Iterator[tuple[TrainJob, dict[str, Any]]]:
@@ -180,8 +171,7 @@ def train_jobs(jobs: Iterable[TrainJob], recipe: str | None = None, data: str | 
                 records.add(prints[job], job, summary)
             yield job, summary
         return
-    pool = futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_init_worker, initargs=(os.getpid(),))
+    pool = single_thread_pool(workers)
     try:
         pending = {pool.submit(run_job, job, recipe, data, tuple(overrides), 1): job for job in todo}
         for future in futures.as_completed(pending):
