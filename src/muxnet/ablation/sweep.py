@@ -332,7 +332,8 @@ def _train_runs(runs: Sequence[tuple[str, dict[str, Any]]], train: Callable[...,
     try:
         pending = {}
         for tag, recipe in runs:
-            pending[pool.submit(_train_silently, train, recipe, started(recipe))] = tag
+            one_thread = {**recipe, "training": {**recipe["training"], "threads": 1}}
+            pending[pool.submit(_train_silently, train, one_thread, started(recipe))] = tag
             log(f"{tag} {'resuming' if started(recipe) else 'training'} (queued)")
         for future in futures.as_completed(pending):
             summary = future.result()
