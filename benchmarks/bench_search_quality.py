@@ -10,12 +10,13 @@ the data's recipe for ``--seeds`` seeds each:
 * **mobilenet_v2**: the search skeleton filled with MobileNetV2's choices (every block k3, e6, two per stage, no
   multiplexing), width-scaled to the target's params (``muxnet.search.baselines``).
 
-It prints per target each arm's params, MAdds, proxy error and mean test top-1 with its 95% t-interval, and
-Welch's t-test of the search's pick against each other arm. Everything is resumable (rerun with the same
-``--output``): the search resumes, random candidates and trainings already finished are read back. Finished
-trainings are also kept in ``--records`` (fingerprinted by spec text, seed and resolved recipe), so on a machine
-without ``--output`` the search and the random proxies are rerun (with one thread per worker they give the same
-picks) and the trainings are read back.
+It prints per target each arm's params, MAdds, proxy error and mean test top-1 with its 95% t-interval, and Welch's
+t-test of the search's pick against each other arm, and the paired t-test over the seeds both have (a seed fixes the
+data order for every arm alike; where that moves every arm, pairing takes it out). Everything is resumable (rerun
+with the same ``--output``): the search resumes, random candidates and trainings already finished are read back.
+Finished trainings are also kept in ``--records`` (fingerprinted by spec text, seed and resolved recipe), so on a
+machine without ``--output`` the search and the random proxies are rerun (with one thread per worker they give the
+same picks) and the trainings are read back.
 
     PYTHONPATH=src python benchmarks/bench_search_quality.py --output runs/quality
     PYTHONPATH=src python benchmarks/bench_search_quality.py --output runs/quality --report-only   # table so far
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from muxnet.profiling import count_spec
-from muxnet.runtime.statistics import mean_interval, welch_test
+from muxnet.runtime.statistics import mean_interval, paired_test, welch_test
 from muxnet.search.baselines import mobilenet_v2_at
 from muxnet.search.decomposition import parse_targets
 from muxnet.search.driver import SearchConfig, recorded_config, run_search
@@ -138,9 +139,11 @@ def main() -> None:
         jobs = [j for j in jobs if records.get(records.fingerprint(j, recipe, data, [*overrides, *args.set]))
                 is not None or (Path(j.run_dir) / "summary.json").is_file()]
     top1: dict[str, list[float]] = {}
+    by_seed: dict[str, dict[int, float]] = {}
     costs: dict[str, tuple[int, int]] = {}
     for job, run in train_jobs(jobs, recipe, data, [*overrides, *args.set], args.workers, records):
         top1.setdefault(job.name, []).append(test_top1(run))
+        by_seed.setdefault(job.name, {})[job.seed] = test_top1(run)
         costs[job.name] = (run["params"], run["madds"])
         print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(run):.2f} ({run['wall_time_s']:.0f} s)",
               flush=True)
@@ -158,13 +161,18 @@ def main() -> None:
             params, madds = costs[name]
             proxy = arms[t, arm]["proxy_error"]
             p_value = welch_test(reference, top1[name]) if arm != "search" else None
+            shared = sorted(set(by_seed.get(f"target{t + 1}_search", {})) & set(by_seed[name]))
+            paired = paired_test([by_seed[f"target{t + 1}_search"][seed] for seed in shared],
+                                 [by_seed[name][seed] for seed in shared]) if arm != "search" else None
             versus = "" if p_value is None or not reference else \
-                f"  search - this {np.mean(reference) - interval.mean:+.2f}, Welch p={p_value:.3g}"
+                f"  search - this {np.mean(reference) - interval.mean:+.2f}, Welch p={p_value:.3g}, " \
+                f"paired p={paired:.3g} ({len(shared)} seeds)"
             print(f"  {arm:<13} {params / 1e6:5.2f}M {madds / 1e6:6.2f}M  proxy error "
                   f"{'-' if proxy is None else f'{proxy:.3f}':>6}  test top-1 {interval.format():<22}{versus}")
             table.append({"target": entry["target"], "arm": arm, "params": params, "madds": madds,
                           "proxy_error": proxy, "top1": top1[name], **interval.to_dict(),
-                          "welch_p": None if p_value is None or math.isnan(p_value) else p_value})
+                          "welch_p": None if p_value is None or math.isnan(p_value) else p_value,
+                          "paired_p": None if paired is None or math.isnan(paired) else paired})
     (out / "summary.json").write_text(json.dumps(table, indent=2))
 
 

@@ -64,6 +64,22 @@ def welch_test(a: Sequence[float], b: Sequence[float]) -> float:
     return float(stats.ttest_ind(list(a), list(b), equal_var=False).pvalue)
 
 
+def paired_test(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of the paired t-test that ``a[i] - b[i]`` has mean zero (``nan`` with fewer than two
+    pairs).
+
+    For two arms trained with the same seeds: a seed's data order is shared, and when it moves every arm alike
+    (a bad order costs every network a point) pairing removes that from the comparison, where Welch's test counts
+    it as noise."""
+    from scipy import stats
+
+    if len(a) != len(b):
+        raise ValueError(f"paired_test needs pairs, got {len(a)} and {len(b)} values")
+    if len(a) < 2:
+        return math.nan
+    return float(stats.ttest_rel(list(a), list(b)).pvalue)
+
+
 @dataclass(frozen=True)
 class Contrast:
     """``sum_i c_i mean_i`` over independent groups, with Welch's two-sided interval and p-value (``low``, ``high``,
@@ -123,4 +139,4 @@ def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float =
     return welch_contrast([(1.0, a), (-1.0, b)], confidence)
 
 
-__all__ = ["Contrast", "Interval", "mean_interval", "welch_contrast", "welch_difference", "welch_test"]
+__all__ = ["Contrast", "Interval", "mean_interval", "paired_test", "welch_contrast", "welch_difference", "welch_test"]
