@@ -138,17 +138,16 @@ def main() -> None:
     if args.report_only:
         jobs = [j for j in jobs if records.get(records.fingerprint(j, recipe, data, [*overrides, *args.set]))
                 is not None or (Path(j.run_dir) / "summary.json").is_file()]
-    top1: dict[str, list[float]] = {}
     by_seed: dict[str, dict[int, float]] = {}
     costs: dict[str, tuple[int, int]] = {}
     for job, run in train_jobs(jobs, recipe, data, [*overrides, *args.set], args.workers, records):
-        top1.setdefault(job.name, []).append(test_top1(run))
         by_seed.setdefault(job.name, {})[job.seed] = test_top1(run)
         costs[job.name] = (run["params"], run["madds"])
         print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(run):.2f} ({run['wall_time_s']:.0f} s)",
               flush=True)
     print(f"\n{len(jobs)} trainings; {time.perf_counter() - started:.0f} s in all\n")
     table = []
+    top1 = {name: [by_seed[name][seed] for seed in sorted(by_seed[name])] for name in by_seed}
     for t, entry in enumerate(summary["best_per_target"]):
         print(f"target {t + 1} [{entry['target']}]")
         reference = top1.get(f"target{t + 1}_search", [])
