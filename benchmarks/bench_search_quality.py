@@ -12,11 +12,12 @@ the data's recipe for ``--seeds`` seeds each:
 
 It prints per target each arm's params, MAdds, proxy error and mean test top-1 with its 95% t-interval, and Welch's
 t-test of the search's pick against each other arm, and the paired t-test over the seeds both have (a seed fixes the
-data order for every arm alike; where that moves every arm, pairing takes it out). Everything is resumable (rerun
-with the same ``--output``): the search resumes, random candidates and trainings already finished are read back.
-Finished trainings are also kept in ``--records`` (fingerprinted by spec text, seed and resolved recipe), so on a
-machine without ``--output`` the search and the random proxies are rerun (with one thread per worker they give the
-same picks) and the trainings are read back.
+data order for every arm alike; where that moves every arm, pairing takes it out), then every p-value again,
+Holm-adjusted over the whole table (one small p among a dozen tests is expected by chance). Everything is resumable
+(rerun with the same ``--output``): the search resumes, random candidates and trainings already finished are read
+back. Finished trainings are also kept in ``--records`` (fingerprinted by spec text, seed and resolved recipe), so
+on a machine without ``--output`` the search and the random proxies are rerun (with one thread per worker they give
+the same picks) and the trainings are read back.
 
     PYTHONPATH=src python benchmarks/bench_search_quality.py --output runs/quality
     PYTHONPATH=src python benchmarks/bench_search_quality.py --output runs/quality --report-only   # table so far
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from muxnet.profiling import count_spec
-from muxnet.runtime.statistics import mean_interval, paired_test, welch_test
+from muxnet.runtime.statistics import holm_adjusted, mean_interval, paired_test, welch_test
 from muxnet.search.baselines import mobilenet_v2_at
 from muxnet.search.decomposition import parse_targets
 from muxnet.search.driver import SearchConfig, recorded_config, run_search
@@ -172,6 +173,14 @@ def main() -> None:
                           "proxy_error": proxy, "top1": top1[name], **interval.to_dict(),
                           "welch_p": None if p_value is None or math.isnan(p_value) else p_value,
                           "paired_p": None if paired is None or math.isnan(paired) else paired})
+    # Every Welch and paired p of the table is one family: one small p among a dozen is expected by chance.
+    tested = [(row, kind) for row in table for kind in ("welch_p", "paired_p") if row[kind] is not None]
+    adjusted = holm_adjusted([row[kind] for row, kind in tested])
+    if tested:
+        print(f"\nHolm-adjusted over the {len(tested)} tests above (search minus the arm):")
+    for (row, kind), p_adjusted in zip(tested, adjusted):
+        row[f"{kind}_holm"] = p_adjusted
+        print(f"  {row['target']:<24} {row['arm']:<13} {kind.split('_')[0]:<7} p={row[kind]:.3g} -> {p_adjusted:.3g}")
     (out / "summary.json").write_text(json.dumps(table, indent=2))
 
 

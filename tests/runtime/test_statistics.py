@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from muxnet.runtime.statistics import mean_interval, paired_test, welch_test
+from muxnet.runtime.statistics import holm_adjusted, mean_interval, paired_test, welch_test
 
 
 def test_interval_of_three_values_by_hand():
@@ -41,3 +41,11 @@ def test_paired_test_against_a_hand_computed_case():
     assert math.isnan(paired_test([1.0], [2.0]))
     with pytest.raises(ValueError, match="needs pairs"):
         paired_test([1.0, 2.0], [1.0])
+
+
+def test_holm_adjustment_against_a_hand_computed_case():
+    # sorted 0.01, 0.03, 0.04, 0.5 of m = 4: x4 = 0.04, x3 = 0.09, x2 = 0.08 -> kept at 0.09, x1 = 0.5
+    adjusted = holm_adjusted([0.01, 0.04, math.nan, 0.03, 0.5])
+    assert adjusted[0] == pytest.approx(0.04) and adjusted[1] == pytest.approx(0.09)
+    assert adjusted[3] == pytest.approx(0.09) and adjusted[4] == pytest.approx(0.5) and math.isnan(adjusted[2])
+    assert holm_adjusted([0.2, 0.3]) == [0.4, 0.4] and holm_adjusted([]) == []
