@@ -151,6 +151,7 @@ def main() -> None:
     top1 = {name: [by_seed[name][seed] for seed in sorted(by_seed[name])] for name in by_seed}
     for t, entry in enumerate(summary["best_per_target"]):
         print(f"target {t + 1} [{entry['target']}]")
+        search = by_seed.get(f"target{t + 1}_search", {})
         reference = top1.get(f"target{t + 1}_search", [])
         for arm in ARMS:
             name = f"target{t + 1}_{arm}"
@@ -160,19 +161,20 @@ def main() -> None:
             interval = mean_interval(top1[name])
             params, madds = costs[name]
             proxy = arms[t, arm]["proxy_error"]
-            p_value = welch_test(reference, top1[name]) if arm != "search" else None
-            shared = sorted(set(by_seed.get(f"target{t + 1}_search", {})) & set(by_seed[name]))
-            paired = paired_test([by_seed[f"target{t + 1}_search"][seed] for seed in shared],
-                                 [by_seed[name][seed] for seed in shared]) if arm != "search" else None
-            versus = "" if p_value is None or not reference else \
-                f"  search - this {np.mean(reference) - interval.mean:+.2f}, Welch p={p_value:.3g}, " \
-                f"paired p={paired:.3g} ({len(shared)} seeds)"
+            p_value = paired = math.nan
+            versus = ""
+            if arm != "search" and reference:
+                shared = sorted(set(search) & set(by_seed[name]))
+                p_value = welch_test(reference, top1[name])
+                paired = paired_test([search[seed] for seed in shared], [by_seed[name][seed] for seed in shared])
+                versus = f"  search - this {np.mean(reference) - interval.mean:+.2f}, Welch p={p_value:.3g}, " \
+                         f"paired p={paired:.3g} ({len(shared)} seeds)"
             print(f"  {arm:<13} {params / 1e6:5.2f}M {madds / 1e6:6.2f}M  proxy error "
                   f"{'-' if proxy is None else f'{proxy:.3f}':>6}  test top-1 {interval.format():<22}{versus}")
             table.append({"target": entry["target"], "arm": arm, "params": params, "madds": madds,
                           "proxy_error": proxy, "top1": top1[name], **interval.to_dict(),
-                          "welch_p": None if p_value is None or math.isnan(p_value) else p_value,
-                          "paired_p": None if paired is None or math.isnan(paired) else paired})
+                          "welch_p": None if math.isnan(p_value) else p_value,
+                          "paired_p": None if math.isnan(paired) else paired})
     # Every Welch and paired p of the table is one family: one small p among a dozen is expected by chance.
     tested = [(row, kind) for row in table for kind in ("welch_p", "paired_p") if row[kind] is not None]
     adjusted = holm_adjusted([row[kind] for row, kind in tested])

@@ -156,4 +156,5 @@ def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float =
     return welch_contrast([(1.0, a), (-1.0, b)], confidence)
 
 
-__all__ = ["Contrast", "Interval", "mean_interval", "paired_test", "welch_contrast", "welch_difference", "welch_test"]
+__all__ = ["Contrast", "Interval", "holm_adjusted", "mean_interval", "paired_test", "welch_contrast",
+           "welch_difference", "welch_test"]
