@@ -9,7 +9,8 @@ widths the difference and Welch's t-test. Every finished training is also kept i
 with the fingerprint of its spec, seed and resolved recipe, and its test top-1 after every epoch), so a rerun on a
 machine without the run directories reads them back instead of training again. ``--by-epoch`` also prints, for
 chosen epochs, each width's mean test top-1 and how many pairs of widths are already ordered by width (over the
-seeds), to show how soon in training the widths separate.
+seeds), to show how soon in training the widths separate. ``--early-width`` scales the stem and stage 1 by one
+multiplier for every width, to tell the early layers' width apart from the rest of the capacity.
 
     PYTHONPATH=src python benchmarks/bench_task_capacity.py --output runs/capacity
 """
@@ -31,6 +32,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--output", default="runs/capacity", help="where the runs go (rerun to resume)")
     p.add_argument("--widths", default="0.5,1.0,1.4", help="width multipliers of the skeleton")
+    p.add_argument("--early-width", type=float, default=None,
+                   help="width multiplier of the stem and stage 1 for every width (default: each width's own)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--recipe", default="cluttered", help="the task's recipe (default: the embedded default's)")
     p.add_argument("--workers", type=int, default=None, help="parallel runs (default: one per core)")
@@ -40,6 +43,8 @@ def main() -> None:
     p.add_argument("--records", default=str(Path(__file__).parent / "data" / "task_capacity" / "trainings.jsonl"),
                    help="finished trainings kept across machines (read back instead of retrained)")
     args = p.parse_args()
+    if args.early_width is not None and args.early_width <= 0:
+        p.error(f"--early-width must be positive, got {args.early_width}")
     by_epoch = [int(e) for e in args.by_epoch.split(",")] if args.by_epoch else []
     if any(e < 1 for e in by_epoch):
         p.error(f"--by-epoch: epochs count from 1, got {args.by_epoch}")
@@ -47,16 +52,18 @@ def main() -> None:
     out = Path(args.output)
     (out / "specs").mkdir(parents=True, exist_ok=True)
     widths = [float(w) for w in args.widths.split(",")]
+    suffix = "" if args.early_width is None else f"_early{args.early_width:g}"
+    names = {width: f"w{width:g}{suffix}" for width in widths}
     costs, paths = {}, {}
     for width in widths:
-        spec = mobilenet_v2_choices("small", width)
-        paths[width] = out / "specs" / f"w{width:g}.yaml"
+        spec = mobilenet_v2_choices("small", width, args.early_width)
+        paths[width] = out / "specs" / f"{names[width]}.yaml"
         if not paths[width].is_file():
             spec.save(paths[width])
         costs[width] = count_spec(spec)
     # seed by seed, widest first: a run stopped early has already compared every width, and the longest
     # trainings start first
-    jobs = [TrainJob(f"w{width:g}", str(paths[width]), seed, str(out / f"w{width:g}_seed{seed}"))
+    jobs = [TrainJob(names[width], str(paths[width]), seed, str(out / f"{names[width]}_seed{seed}"))
             for seed in range(args.seeds) for width in sorted(widths, reverse=True)]
     overrides = list(args.set)  # "key=value", parsed as muxnet train --set parses them
     started = time.perf_counter()
@@ -71,10 +78,12 @@ def main() -> None:
               f"({summary['wall_time_s']:.0f} s)", flush=True)
     print(f"\n{len(jobs)} runs, {time.perf_counter() - started:.0f} s\n")
     rows = []
+    if args.early_width is not None:
+        print(f"stem and stage 1 at width {args.early_width:g} in every row")
     print(f"{'width':>6} {'params':>8} {'MAdds':>8}  test top-1, mean [95% interval]   vs previous width")
     previous = None
     for width in widths:
-        values = top1[f"w{width:g}"]
+        values = top1[names[width]]
         interval = mean_interval(values)
         params, madds = costs[width]
         step = ""
@@ -83,12 +92,14 @@ def main() -> None:
             step = (f"{gain:+.2f} points, Welch p={welch_test(values, previous[0]):.3g}, intervals "
                     f"{'overlap' if interval.overlaps(previous[1]) else 'apart'}")
         print(f"{width:>6g} {params / 1e6:>7.2f}M {madds / 1e6:>7.2f}M  {interval.format():<32} {step}")
-        rows.append({"width": width, "params": params, "madds": madds, "top1": values, **interval.to_dict()})
+        rows.append({"width": width, "early_width": args.early_width, "params": params, "madds": madds,
+                     "top1": values, **interval.to_dict()})
         previous = (values, interval)
     if by_epoch:
-        names = [f"w{width:g}" for width in sorted(widths)]
-        print(f"\n{'epoch':>6}  " + "  ".join(f"{n:>7}" for n in names) + "  pairs ordered by width")
-        for epoch, means, ordered, pairs in separation_by_epoch([curves.get(n, {}) for n in names], by_epoch):
+        ordered_names = [names[width] for width in sorted(widths)]
+        print(f"\n{'epoch':>6}  " + "  ".join(f"{n:>7}" for n in ordered_names) + "  pairs ordered by width")
+        for epoch, means, ordered, pairs in separation_by_epoch([curves.get(n, {}) for n in ordered_names],
+                                                                by_epoch):
             print(f"{epoch:>6}  " + "  ".join(f"{m:>7.2f}" for m in means) + f"  {ordered} of {pairs}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

@@ -112,6 +112,21 @@ def test_mobilenet_v2_baseline_in_the_search_skeleton():
         mobilenet_v2_at(lambda s: count_spec(s)[0], 50e6)
 
 
+def test_early_width_scales_only_the_stem_and_stage_1():
+    from muxnet.search.baselines import scaled_skeleton
+
+    assert scaled_skeleton("small", 1.0).widths == (16, 16, 32, 48, 64, 96, 128)
+    narrow_early = scaled_skeleton("small", 1.0, early_width=0.5)
+    assert narrow_early.widths == (8, 8, 32, 48, 64, 96, 128) and narrow_early.head_channels == 256
+    assert scaled_skeleton("small", 0.5, early_width=1.0).widths == (16, 16, 16, 24, 32, 48, 64)
+    spec = mobilenet_v2_choices("small", 1.0, early_width=0.5)
+    assert spec.stem_channels == 8 and spec.metadata["early_width"] == 0.5
+    assert spec.name != mobilenet_v2_choices("small", 1.0).name
+    assert count_spec(spec)[0] < count_spec(mobilenet_v2_choices("small", 1.0))[0]
+    with pytest.raises(ValueError, match="early_width must be positive"):
+        scaled_skeleton("small", 1.0, early_width=0)
+
+
 def test_training_records_keep_results_across_lost_run_directories(tmp_path):
     from muxnet.search.retrain import TrainingRecords, TrainJob, test_top1, train_jobs
 

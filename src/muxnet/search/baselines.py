@@ -20,27 +20,42 @@ MOBILENET_V2_STAGE = StageChoice(reduce_kernel=3, reduce_expand=6, kernel_size=3
                                  repeat=2, leave_out=0.0)
 
 
+EARLY_WIDTHS = 2  # MuxNetSkeleton.widths[:2]: the stem with its DS block, and stage 1
+
+
 def _round8(channels: float) -> int:
     """MobileNet's rounding of a scaled width: the nearest multiple of 8, never down by more than 10%."""
     rounded = max(8, int(channels + 4) // 8 * 8)
     return rounded + 8 if rounded < 0.9 * channels else rounded
 
 
-def scaled_skeleton(preset: str | MuxNetSkeleton, width: float) -> MuxNetSkeleton:
-    """``preset`` with every width and the head scaled by ``width`` (rounded to multiples of 8)."""
-    if width <= 0:
-        raise ValueError(f"width must be positive, got {width}")
+def scaled_skeleton(preset: str | MuxNetSkeleton, width: float, early_width: float | None = None) -> MuxNetSkeleton:
+    """``preset`` with every width and the head scaled by ``width`` (rounded to multiples of 8).
+
+    ``early_width``, when given, scales the stem and stage 1 instead: those layers see the highest resolution, and
+    rounding gives neighbouring width multipliers the same early widths, so separating the two multipliers shows
+    whether a network's accuracy follows its early width or the rest of its capacity.
+    """
+    for label, value in (("width", width), ("early_width", early_width)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{label} must be positive, got {value}")
     skeleton = get_preset(preset)
-    return dataclasses.replace(skeleton, name=f"{skeleton.name}_w{width:g}",
-                               widths=tuple(_round8(w * width) for w in skeleton.widths),
+    early = width if early_width is None else early_width
+    widths = tuple(_round8(w * (early if i < EARLY_WIDTHS else width)) for i, w in enumerate(skeleton.widths))
+    suffix = "" if early_width is None else f"_early{early_width:g}"
+    return dataclasses.replace(skeleton, name=f"{skeleton.name}_w{width:g}{suffix}", widths=widths,
                                head_channels=_round8(skeleton.head_channels * width))
 
 
-def mobilenet_v2_choices(preset: str | MuxNetSkeleton = "small", width: float = 1.0) -> NetworkSpec:
-    """MobileNetV2's choices in ``preset``'s skeleton at width multiplier ``width``."""
-    skeleton = scaled_skeleton(preset, width)
-    return skeleton.spec([MOBILENET_V2_STAGE] * NUM_STAGES, name=f"mobilenet_v2_choices_w{width:g}",
-                         metadata={"baseline": "mobilenet_v2_choices", "width": width})
+def mobilenet_v2_choices(preset: str | MuxNetSkeleton = "small", width: float = 1.0,
+                         early_width: float | None = None) -> NetworkSpec:
+    """MobileNetV2's choices in ``preset``'s skeleton at width multiplier ``width`` (``early_width``: see
+    :func:`scaled_skeleton`)."""
+    skeleton = scaled_skeleton(preset, width, early_width)
+    name, metadata = f"mobilenet_v2_choices_w{width:g}", {"baseline": "mobilenet_v2_choices", "width": width}
+    if early_width is not None:
+        name, metadata = f"{name}_early{early_width:g}", {**metadata, "early_width": early_width}
+    return skeleton.spec([MOBILENET_V2_STAGE] * NUM_STAGES, name=name, metadata=metadata)
 
 
 def mobilenet_v2_at(cost: Callable[[NetworkSpec], float], target: float, preset: str | MuxNetSkeleton = "small",
