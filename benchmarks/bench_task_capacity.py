@@ -10,7 +10,9 @@ with the fingerprint of its spec, seed and resolved recipe, and its test top-1 a
 machine without the run directories reads them back instead of training again. ``--by-epoch`` also prints, for
 chosen epochs, each width's mean test top-1 and how many pairs of widths are already ordered by width (over the
 seeds), to show how soon in training the widths separate. ``--early-width`` scales the stem and stage 1 by one
-multiplier for every width, to tell the early layers' width apart from the rest of the capacity.
+multiplier for every width, to tell the early layers' width apart from the rest of the capacity; a ``--widths``
+entry ``W/E`` does the same for one row (body width W, early width E), so networks that swap their early layers
+print side by side with the plain widths, each row against the one before it.
 
     PYTHONPATH=src python benchmarks/bench_task_capacity.py --output runs/capacity
 """
@@ -31,7 +33,8 @@ from muxnet.search.retrain import TrainingRecords, TrainJob, test_top1, train_jo
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--output", default="runs/capacity", help="where the runs go (rerun to resume)")
-    p.add_argument("--widths", default="0.5,1.0,1.4", help="width multipliers of the skeleton")
+    p.add_argument("--widths", default="0.5,1.0,1.4",
+                   help="width multipliers of the skeleton, in table order; W/E: body width W, early width E")
     p.add_argument("--early-width", type=float, default=None,
                    help="width multiplier of the stem and stage 1 for every width (default: each width's own)")
     p.add_argument("--seeds", type=int, default=3)
@@ -45,26 +48,28 @@ def main() -> None:
     args = p.parse_args()
     if args.early_width is not None and args.early_width <= 0:
         p.error(f"--early-width must be positive, got {args.early_width}")
+    try:
+        widths = parse_widths(args.widths, args.early_width)
+    except ValueError as e:
+        p.error(f"--widths: {e}")
     by_epoch = [int(e) for e in args.by_epoch.split(",")] if args.by_epoch else []
     if any(e < 1 for e in by_epoch):
         p.error(f"--by-epoch: epochs count from 1, got {args.by_epoch}")
 
     out = Path(args.output)
     (out / "specs").mkdir(parents=True, exist_ok=True)
-    widths = [float(w) for w in args.widths.split(",")]
-    suffix = "" if args.early_width is None else f"_early{args.early_width:g}"
-    names = {width: f"w{width:g}{suffix}" for width in widths}
+    names = {width: f"w{width[0]:g}" + ("" if width[1] is None else f"_early{width[1]:g}") for width in widths}
     costs, paths = {}, {}
     for width in widths:
-        spec = mobilenet_v2_choices("small", width, args.early_width)
+        spec = mobilenet_v2_choices("small", *width)
         paths[width] = out / "specs" / f"{names[width]}.yaml"
         if not paths[width].is_file():
             spec.save(paths[width])
         costs[width] = count_spec(spec)
-    # seed by seed, widest first: a run stopped early has already compared every width, and the longest
+    # seed by seed, largest first: a run stopped early has already compared every width, and the longest
     # trainings start first
     jobs = [TrainJob(names[width], str(paths[width]), seed, str(out / f"{names[width]}_seed{seed}"))
-            for seed in range(args.seeds) for width in sorted(widths, reverse=True)]
+            for seed in range(args.seeds) for width in sorted(widths, key=costs.get, reverse=True)]
     overrides = list(args.set)  # "key=value", parsed as muxnet train --set parses them
     started = time.perf_counter()
     top1: dict[str, list[float]] = {}
@@ -79,8 +84,8 @@ def main() -> None:
     print(f"\n{len(jobs)} runs, {time.perf_counter() - started:.0f} s\n")
     rows = []
     if args.early_width is not None:
-        print(f"stem and stage 1 at width {args.early_width:g} in every row")
-    print(f"{'width':>6} {'params':>8} {'MAdds':>8}  test top-1, mean [95% interval]   vs previous width")
+        print(f"stem and stage 1 at width {args.early_width:g} where a row does not name its own (W/E)")
+    print(f"{'width':>8} {'params':>8} {'MAdds':>8}  test top-1, mean [95% interval]   vs previous width")
     previous = None
     for width in widths:
         values = top1[names[width]]
@@ -91,18 +96,38 @@ def main() -> None:
             gain = interval.mean - previous[1].mean
             step = (f"{gain:+.2f} points, Welch p={welch_test(values, previous[0]):.3g}, intervals "
                     f"{'overlap' if interval.overlaps(previous[1]) else 'apart'}")
-        print(f"{width:>6g} {params / 1e6:>7.2f}M {madds / 1e6:>7.2f}M  {interval.format():<32} {step}")
-        rows.append({"width": width, "early_width": args.early_width, "params": params, "madds": madds,
+        label = f"{width[0]:g}" + ("" if width[1] in (None, args.early_width) else f"/{width[1]:g}")
+        print(f"{label:>8} {params / 1e6:>7.2f}M {madds / 1e6:>7.2f}M  {interval.format():<32} {step}")
+        rows.append({"width": width[0], "early_width": width[1], "params": params, "madds": madds,
                      "top1": values, **interval.to_dict()})
         previous = (values, interval)
     if by_epoch:
-        ordered_names = [names[width] for width in sorted(widths)]
+        ordered_names = [names[width] for width in sorted(widths, key=costs.get)]
         print(f"\n{'epoch':>6}  " + "  ".join(f"{n:>7}" for n in ordered_names) + "  pairs ordered by width")
         for epoch, means, ordered, pairs in separation_by_epoch([curves.get(n, {}) for n in ordered_names],
                                                                 by_epoch):
             print(f"{epoch:>6}  " + "  ".join(f"{m:>7.2f}" for m in means) + f"  {ordered} of {pairs}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
+
+
+def parse_widths(text: str, early_width: float | None = None) -> list[tuple[float, float | None]]:
+    """``"0.5,1.0/0.5"`` -> ``[(0.5, early_width), (1.0, 0.5)]``: each entry is a body width, optionally with
+    its own early width after a slash (the stem and stage 1; ``None``: the body's). Rows keep the given order,
+    because each is compared with the one before it."""
+    widths = []
+    for entry in text.split(","):
+        body, slash, early = entry.strip().partition("/")
+        try:
+            width = (float(body), float(early) if slash else early_width)
+        except ValueError:
+            raise ValueError(f"{entry.strip()!r} is not a width W or W/E") from None
+        if width[0] <= 0 or (width[1] is not None and width[1] <= 0):
+            raise ValueError(f"widths must be positive, got {entry.strip()!r}")
+        if width in widths:
+            raise ValueError(f"{entry.strip()!r} is given twice")
+        widths.append(width)
+    return widths
 
 
 def separation_by_epoch(curves: list[dict[int, list[float]]], epochs: list[int]):

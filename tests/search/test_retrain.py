@@ -235,3 +235,22 @@ def test_separation_by_epoch_counts_pairs_of_one_seed_ordered_by_width():
     # epoch 1: seed 0 orders only narrow<middle (10<11; wide 9 is behind both); seed 1 only narrow<wide and
     # middle<wide (12>10 breaks narrow<middle); epoch 2: seed 0 misses narrow<middle (40>35), seed 1 has all
     assert rows == [(1, [11.0, 10.5, 11.0], 3, 6), (2, [35.0, 40.0, 50.0], 5, 6)]
+
+
+def test_capacity_widths_name_an_early_width_per_row_and_keep_their_order():
+    import sys
+    from pathlib import Path
+
+    benchmarks = Path(__file__).resolve().parents[2] / "benchmarks"
+    sys.path.insert(0, str(benchmarks))
+    try:
+        from bench_task_capacity import parse_widths
+    finally:
+        sys.path.remove(str(benchmarks))
+    assert parse_widths("0.5, 0.5/1,1.0/0.5,1") == [(0.5, None), (0.5, 1.0), (1.0, 0.5), (1.0, None)]
+    # --early-width fills the rows that do not name their own
+    assert parse_widths("1,0.5/1", early_width=0.5) == [(1.0, 0.5), (0.5, 1.0)]
+    for bad, message in [("1,x", "not a width"), ("1/y", "not a width"), ("1/", "not a width"),
+                         ("0", "positive"), ("1/0", "positive"), ("1,1.0", "twice")]:
+        with pytest.raises(ValueError, match=message):
+            parse_widths(bad)
