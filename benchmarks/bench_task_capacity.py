@@ -12,7 +12,9 @@ chosen epochs, each width's mean test top-1 and how many pairs of widths are alr
 seeds), to show how soon in training the widths separate. ``--early-width`` scales the stem and stage 1 by one
 multiplier for every width, to tell the early layers' width apart from the rest of the capacity; a ``--widths``
 entry ``W/E`` does the same for one row (body width W, early width E), so networks that swap their early layers
-print side by side with the plain widths, each row against the one before it.
+print side by side with the plain widths, each row against the one before it. The entries ``space-min`` and
+``space-max`` are the search space's cheapest and most expensive genomes (``SearchSpace.extreme_genomes``), to see
+whether the choices the search makes, rather than the widths it leaves fixed, move accuracy on the task.
 
     PYTHONPATH=src python benchmarks/bench_task_capacity.py --output runs/capacity
 """
@@ -24,17 +26,20 @@ import json
 import time
 from pathlib import Path
 
+from muxnet.models.spec import NetworkSpec
 from muxnet.profiling import count_spec
 from muxnet.runtime.statistics import mean_interval, welch_test
 from muxnet.search.baselines import mobilenet_v2_choices
 from muxnet.search.retrain import TrainingRecords, TrainJob, test_top1, train_jobs
+from muxnet.search.space import SearchSpace
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--output", default="runs/capacity", help="where the runs go (rerun to resume)")
     p.add_argument("--widths", default="0.5,1.0,1.4",
-                   help="width multipliers of the skeleton, in table order; W/E: body width W, early width E")
+                   help="width multipliers of the skeleton, in table order; W/E: body width W, early width E; "
+                        "space-min, space-max: the small search space's extreme genomes")
     p.add_argument("--early-width", type=float, default=None,
                    help="width multiplier of the stem and stage 1 for every width (default: each width's own)")
     p.add_argument("--seeds", type=int, default=3)
@@ -58,10 +63,10 @@ def main() -> None:
 
     out = Path(args.output)
     (out / "specs").mkdir(parents=True, exist_ok=True)
-    names = {width: f"w{width[0]:g}" + ("" if width[1] is None else f"_early{width[1]:g}") for width in widths}
+    names = {width: row_name(width) for width in widths}
     costs, paths = {}, {}
     for width in widths:
-        spec = mobilenet_v2_choices("small", *width)
+        spec = row_spec(width)
         paths[width] = out / "specs" / f"{names[width]}.yaml"
         if not paths[width].is_file():
             spec.save(paths[width])
@@ -96,9 +101,11 @@ def main() -> None:
             gain = interval.mean - previous[1].mean
             step = (f"{gain:+.2f} points, Welch p={welch_test(values, previous[0]):.3g}, intervals "
                     f"{'overlap' if interval.overlaps(previous[1]) else 'apart'}")
-        label = f"{width[0]:g}" + ("" if width[1] in (None, args.early_width) else f"/{width[1]:g}")
+        label = width if isinstance(width, str) else (
+            f"{width[0]:g}" + ("" if width[1] in (None, args.early_width) else f"/{width[1]:g}"))
         print(f"{label:>8} {params / 1e6:>7.2f}M {madds / 1e6:>7.2f}M  {interval.format():<32} {step}")
-        rows.append({"width": width[0], "early_width": width[1], "params": params, "madds": madds,
+        rows.append({"width": width if isinstance(width, str) else width[0],
+                     "early_width": None if isinstance(width, str) else width[1], "params": params, "madds": madds,
                      "top1": values, **interval.to_dict()})
         previous = (values, interval)
     if by_epoch:
@@ -111,23 +118,43 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 
 
-def parse_widths(text: str, early_width: float | None = None) -> list[tuple[float, float | None]]:
-    """``"0.5,1.0/0.5"`` -> ``[(0.5, early_width), (1.0, 0.5)]``: each entry is a body width, optionally with
-    its own early width after a slash (the stem and stage 1; ``None``: the body's). Rows keep the given order,
-    because each is compared with the one before it."""
+SPACE_EXTREMES = ("space-min", "space-max")
+
+
+def parse_widths(text: str, early_width: float | None = None) -> list[tuple[float, float | None] | str]:
+    """``"0.5,1.0/0.5,space-max"`` -> ``[(0.5, early_width), (1.0, 0.5), "space-max"]``: each entry is a body
+    width, optionally with its own early width after a slash (the stem and stage 1; ``None``: the body's), or one
+    of the search space's extreme genomes. Rows keep the given order, because each is compared with the one
+    before it."""
     widths = []
     for entry in text.split(","):
         body, slash, early = entry.strip().partition("/")
-        try:
-            width = (float(body), float(early) if slash else early_width)
-        except ValueError:
-            raise ValueError(f"{entry.strip()!r} is not a width W or W/E") from None
-        if width[0] <= 0 or (width[1] is not None and width[1] <= 0):
-            raise ValueError(f"widths must be positive, got {entry.strip()!r}")
+        if entry.strip() in SPACE_EXTREMES:
+            width = entry.strip()
+        else:
+            try:
+                width = (float(body), float(early) if slash else early_width)
+            except ValueError:
+                raise ValueError(f"{entry.strip()!r} is not a width W, W/E or one of {SPACE_EXTREMES}") from None
+            if width[0] <= 0 or (width[1] is not None and width[1] <= 0):
+                raise ValueError(f"widths must be positive, got {entry.strip()!r}")
         if width in widths:
             raise ValueError(f"{entry.strip()!r} is given twice")
         widths.append(width)
     return widths
+
+
+def row_name(width: tuple[float, float | None] | str) -> str:
+    if isinstance(width, str):
+        return width.replace("-", "_")
+    return f"w{width[0]:g}" + ("" if width[1] is None else f"_early{width[1]:g}")
+
+
+def row_spec(width: tuple[float, float | None] | str) -> NetworkSpec:
+    if isinstance(width, str):
+        space = SearchSpace("small")
+        return space.decode(space.extreme_genomes()[SPACE_EXTREMES.index(width)])
+    return mobilenet_v2_choices("small", *width)
 
 
 def separation_by_epoch(curves: list[dict[int, list[float]]], epochs: list[int]):

@@ -250,7 +250,8 @@ def test_capacity_widths_name_an_early_width_per_row_and_keep_their_order():
     assert parse_widths("0.5, 0.5/1,1.0/0.5,1") == [(0.5, None), (0.5, 1.0), (1.0, 0.5), (1.0, None)]
     # --early-width fills the rows that do not name their own
     assert parse_widths("1,0.5/1", early_width=0.5) == [(1.0, 0.5), (0.5, 1.0)]
+    assert parse_widths("space-max,1") == ["space-max", (1.0, None)]
     for bad, message in [("1,x", "not a width"), ("1/y", "not a width"), ("1/", "not a width"),
-                         ("0", "positive"), ("1/0", "positive"), ("1,1.0", "twice")]:
+                         ("space-mid", "not a width"), ("0", "positive"), ("1/0", "positive"), ("1,1.0", "twice")]:
         with pytest.raises(ValueError, match=message):
             parse_widths(bad)
