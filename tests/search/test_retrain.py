@@ -216,16 +216,20 @@ def test_a_setting_added_at_its_neutral_value_keeps_the_records_fingerprints(tmp
     assert TrainingRecords.fingerprint(job, "cluttered") == now
 
 
-def test_separation_by_epoch_counts_pairs_of_one_seed_ordered_by_width():
-    import sys
+def capacity_bench():
+    """``benchmarks/bench_task_capacity.py`` as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
     from pathlib import Path
 
-    benchmarks = Path(__file__).resolve().parents[2] / "benchmarks"
-    sys.path.insert(0, str(benchmarks))
-    try:
-        from bench_task_capacity import separation_by_epoch
-    finally:
-        sys.path.remove(str(benchmarks))
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_task_capacity.py"
+    spec = importlib.util.spec_from_file_location("bench_task_capacity", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_separation_by_epoch_counts_pairs_of_one_seed_ordered_by_width():
+    separation_by_epoch = capacity_bench().separation_by_epoch
     # three widths, narrowest first; seed 2 is missing at the widest width and is left out; epoch 3 is past
     # the shortest run and is skipped
     narrow = {0: [10.0, 40.0, 50.0], 1: [12.0, 30.0, 55.0], 2: [9.0, 9.0, 9.0]}
@@ -238,15 +242,7 @@ def test_separation_by_epoch_counts_pairs_of_one_seed_ordered_by_width():
 
 
 def test_capacity_widths_name_an_early_width_per_row_and_keep_their_order():
-    import sys
-    from pathlib import Path
-
-    benchmarks = Path(__file__).resolve().parents[2] / "benchmarks"
-    sys.path.insert(0, str(benchmarks))
-    try:
-        from bench_task_capacity import parse_widths
-    finally:
-        sys.path.remove(str(benchmarks))
+    parse_widths = capacity_bench().parse_widths
     assert parse_widths("0.5, 0.5/1,1.0/0.5,1") == [(0.5, None), (0.5, 1.0), (1.0, 0.5), (1.0, None)]
     # --early-width fills the rows that do not name their own
     assert parse_widths("1,0.5/1", early_width=0.5) == [(1.0, 0.5), (0.5, 1.0)]
