@@ -79,9 +79,11 @@ def main() -> None:
     started = time.perf_counter()
     top1: dict[str, list[float]] = {}
     curves: dict[str, dict[int, list[float]]] = {}
+    trained: dict[str, tuple[int, int]] = {}
     records = TrainingRecords(args.records)
     for job, summary in train_jobs(jobs, args.recipe, overrides=overrides, workers=args.workers, records=records):
         top1.setdefault(job.name, []).append(test_top1(summary))
+        trained[job.name] = (summary["params"], summary["madds"])  # the spec's, with the data's classifier
         if summary.get("top1_by_epoch"):
             curves.setdefault(job.name, {})[job.seed] = summary["top1_by_epoch"]
         print(f"  {job.name} seed {job.seed}: test top-1 {test_top1(summary):.2f} "
@@ -95,7 +97,7 @@ def main() -> None:
     for width in widths:
         values = top1[names[width]]
         interval = mean_interval(values)
-        params, madds = costs[width]
+        params, madds = trained.get(names[width], costs[width])
         step = ""
         if previous is not None:
             gain = interval.mean - previous[1].mean

@@ -145,3 +145,43 @@ def test_a_cluttered_setting_on_other_data_is_refused_not_ignored():
         build_data({**load_recipe("cluttered")["data"], "digits_pool": "scenes_train"})
     args = build_parser().parse_args(["train", "--difficulty", "hard", "--epochs", "1"])
     assert ("data.difficulty", "hard") in _recipe_overrides(args)
+
+
+def test_pairs_read_left_to_right():
+    """Each slot of a clean pair render is the source digit its label names: the nearest of every source digit
+    drawn at that slot is of the label's class (tens for the left slot, units for the right)."""
+    import torch.nn.functional as F
+
+    from muxnet.data.cluttered import _affine, _source, _stamp
+
+    clean = ClutterParams(digit_size=(14.0, 14.0), max_offset=0.0, max_rotation=0.0, distractors=(0, 0),
+                          background=(0.0, 0.0), foreground=(1.0, 1.0), tint=0.0, noise=0.0, digits=2)
+    pixels, labels = render("test", 40, seed=5, params=clean)
+    coverage = pixels.float().mean(dim=1).div(255)  # grey: the digits' coverage
+    images, classes = _source()
+    for half, x, place in ((slice(0, 16), 8.0, 10), (slice(16, 32), 24.0, 1)):
+        n = len(images)
+        templates = _stamp(images, _affine(np.tile([[x, 16.0]], (n, 1)), np.full(n, 14.0), np.zeros(n), 32,
+                                           np.zeros((n, 2)), 1.0), 32)[:, 0, :, half]
+        distance = torch.cdist(coverage[:, :, half].flatten(1), templates.flatten(1))
+        best = distance.min(dim=1)
+        assert best.values.max() < 0.1  # the slot holds a source digit, drawn exactly there
+        nearest = torch.from_numpy(classes)[best.indices]
+        assert torch.equal(nearest, labels // place % 10), half
+    assert F.one_hot(labels, 100).shape == (40, 100)
+
+
+def test_the_pairs_composition_is_pinned_and_has_a_hundred_classes():
+    from muxnet.data.cluttered import DIFFICULTIES
+
+    pixels, labels = render("test", 256, seed=0, params=DIFFICULTIES["pairs"])
+    assert labels.tolist()[:8] == [71, 35, 26, 53, 41, 44, 19, 0]
+    assert abs(pixels.float().mean().item() - 71.33) < 0.5
+    assert len(set(labels.tolist())) > 80 and labels.max() < 100  # every pair is a class
+    splits = build_data({"dataset": "cluttered", "image_size": 32, "seed": 0, "difficulty": "pairs",
+                         "train_renders": "fixed"})
+    assert splits.num_classes == 100 and splits.class_names[:2] == ["00", "01"] and splits.class_names[-1] == "99"
+    with pytest.raises(ValueError, match="digits must be >= 1"):
+        ClutterParams(digits=0)
+    with pytest.raises(ValueError, match="left-to-right order"):
+        ClutterParams(digits=2, max_offset=None)

@@ -18,7 +18,9 @@ chance; with these, mean test accuracy rises with network width and the widest n
 size stays well below saturation, though not yet with non-overlapping intervals over five seeds. With training
 renders drawn each epoch the standard composition saturates (every width near 98%); the ``hard`` one keeps
 the widths apart (75.4 / 80.9 / 83.5% over five seeds, 30 epochs): the first step up has disjoint 95% intervals,
-the second (p = 0.054) does not yet, which is where the capacity check stands.
+the second (p = 0.054) does not yet, which is where the capacity check stands. The ``pairs`` composition puts
+two digits side by side and labels the pair (100 classes), so that what a network must learn is more than
+which shapes are present: which is left of which.
 """
 
 from __future__ import annotations
@@ -57,6 +59,18 @@ class ClutterParams:
     foreground: tuple[float, float] = (0.7, 1.0)  # the digit's (and fragments') intensity
     tint: float = 0.1  # each colour channel departs from its intensity by up to this much (0: grey)
     noise: float = 0.04  # std of the Gaussian pixel noise, in [0, 1] intensity
+    digits: int = 1  # digits per image, side by side in equal slots; the label reads them left to right
+
+    def __post_init__(self):
+        if self.digits < 1:
+            raise ValueError(f"digits must be >= 1, got {self.digits}")
+        if self.digits > 1 and self.max_offset is None:
+            raise ValueError("several digits need max_offset: a digit placed anywhere leaves no left-to-right order")
+
+    @property
+    def num_classes(self) -> int:
+        """One class per digit sequence: 10 for one digit, 100 for a pair (``"07"`` is class 7)."""
+        return NUM_CLASSES ** self.digits
 
 
 # Named compositions, so that a recipe can choose one (``data.difficulty``) and a record of it says which.
@@ -68,6 +82,11 @@ DIFFICULTIES = {
     "hard": ClutterParams(digit_size=(16.0, 24.0), max_offset=4.0, max_rotation=25.0, distractors=(2, 4),
                           fragment_size=(5.0, 8.0), background=(0.0, 0.35), foreground=(0.65, 1.0), tint=0.15,
                           noise=0.06),
+    # two digits, label = the pair (100 classes): the body must tell which digit is where, not only which digits
+    # are there; each digit is in the hard composition's range of clutter, at half the canvas's width
+    "pairs": ClutterParams(digit_size=(11.0, 15.0), max_offset=2.0, max_rotation=15.0, distractors=(1, 3),
+                           fragment_size=(4.0, 7.0), background=(0.0, 0.35), foreground=(0.65, 1.0), tint=0.15,
+                           noise=0.05, digits=2),
 }
 
 
@@ -144,7 +163,8 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
     pool = source_pools()[split]
     rng = np.random.default_rng([seed, _STREAM[split], POOL_SEED, *([epoch] if epoch else [])])
     unit = canvas / 32.0
-    pick = pool[rng.integers(0, len(pool), count)]
+    per_image = params.digits
+    pick = pool[rng.integers(0, len(pool), (count, per_image))]  # one column per slot, left to right
     # a darker background under a brighter digit; each colour channel drawn independently
     background = _colours(rng, params.background, params.tint, count)
     colour = _colours(rng, params.foreground, params.tint, count)
@@ -156,10 +176,13 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
         centre = margin[:, None] + rng.uniform(0, 1, (n, 2)) * (canvas - 2 * margin)[:, None]
         return side, angle, centre
 
-    side, angle, centre = layout(count, params.digit_size)
-    if params.max_offset is not None:
-        centre = canvas / 2 + rng.uniform(-1, 1, (count, 2)) * params.max_offset * unit
-    digit = _stamp(images[pick], _affine(centre, side, angle, canvas, np.zeros((count, 2)), 1.0), canvas)
+    side, angle, centre = layout(count * per_image, params.digit_size)
+    if params.max_offset is not None:  # each digit near the centre of its slot (one slot: the canvas)
+        slot = np.tile(np.arange(per_image), count)
+        slot_centre = np.stack([canvas * (2 * slot + 1) / (2 * per_image), np.full(len(slot), canvas / 2)], 1)
+        centre = slot_centre + rng.uniform(-1, 1, (count * per_image, 2)) * params.max_offset * unit
+    digit = _stamp(images[pick.ravel()], _affine(centre, side, angle, canvas, np.zeros((len(side), 2)), 1.0),
+                   canvas)
     # distractors: fragments of other digits of the same pool, drawn under the digit
     n_frag = rng.integers(params.distractors[0], params.distractors[1] + 1, count)
     owner = np.repeat(np.arange(count), n_frag)
@@ -181,11 +204,14 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
         target = owner_t[rows]
         alpha = fragments[rows]
         out[target] = out[target] * (1 - alpha) + f_colour_t[rows] * alpha
-    alpha = digit
-    out = out * (1 - alpha) + torch.from_numpy(colour.astype(np.float32))[:, :, None, None] * alpha
+    colour_t = torch.from_numpy(colour.astype(np.float32))[:, :, None, None]
+    for k in range(per_image):  # the digits over their fragments, in one colour per image
+        alpha = digit[k::per_image]
+        out = out * (1 - alpha) + colour_t * alpha
     noise = rng.standard_normal((count, 1, canvas, canvas)).astype(np.float32) * params.noise
     out = (out + torch.from_numpy(noise)).clamp_(0, 1)
-    return out.mul_(255).round_().to(torch.uint8), torch.from_numpy(_source()[1][pick])
+    place = NUM_CLASSES ** np.arange(per_image - 1, -1, -1)  # the left digit is the most significant
+    return out.mul_(255).round_().to(torch.uint8), torch.from_numpy(labels[pick] @ place)
 
 
 class RendersPerEpoch(Dataset):
@@ -246,8 +272,9 @@ def load_cluttered(image_size: int = 32, seed: int = 0, counts: dict[str, int] |
         pixels, labels = rendered[split]
         return TensorDataset(pixels.float().div_(255).sub_(mean).div_(std), labels)
 
-    return DataSplits(dataset("train"), dataset("val"), dataset("test"), NUM_CLASSES, False,
-                      [str(i) for i in range(NUM_CLASSES)], "cluttered")
+    names = [str(i).zfill(params.digits) for i in range(params.num_classes)]
+    return DataSplits(dataset("train"), dataset("val"), dataset("test"), params.num_classes, False, names,
+                      "cluttered")
 
 
 def contact_sheet(path, count: int = 64, seed: int = 0, split: str = "train", difficulty: str = "standard") -> None:
@@ -263,7 +290,7 @@ def contact_sheet(path, count: int = 64, seed: int = 0, split: str = "train", di
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.0))
     for ax, image, label in zip(np.ravel(axes), pixels, labels):
         ax.imshow(image.permute(1, 2, 0).numpy())
-        ax.set_title(str(int(label)), fontsize=7, pad=1)
+        ax.set_title(str(int(label)).zfill(composition(difficulty).digits), fontsize=7, pad=1)
     for ax in np.ravel(axes):
         ax.axis("off")
     fig.tight_layout(pad=0.2)
