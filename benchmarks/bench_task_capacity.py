@@ -15,6 +15,9 @@ entry ``W/E`` does the same for one row (body width W, early width E), so networ
 print side by side with the plain widths, each row against the one before it. The entries ``space-min`` and
 ``space-max`` are the search space's cheapest and most expensive genomes (``SearchSpace.extreme_genomes``), to see
 whether the choices the search makes, rather than the widths it leaves fixed, move accuracy on the task.
+``--train-pool`` also scores every run whose directory is at hand on renders of the training digits that no epoch
+drew, beside its test renders: when the two agree the networks do not memorise the training digits, and whatever
+holds accuracy down is in the images or the training, not in generalising to new handwriting.
 
     PYTHONPATH=src python benchmarks/bench_task_capacity.py --output runs/capacity
 """
@@ -46,6 +49,8 @@ def main() -> None:
     p.add_argument("--recipe", default="cluttered", help="the task's recipe (default: the embedded default's)")
     p.add_argument("--workers", type=int, default=None, help="parallel runs (default: one per core)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override for every run")
+    p.add_argument("--train-pool", action="store_true",
+                   help="also score each run's last weights on unseen renders of the training digits beside the test")
     p.add_argument("--json", help="write the table here too")
     p.add_argument("--by-epoch", metavar="E,E,...", help="also show the widths' separation at these epochs")
     p.add_argument("--records", default=str(Path(__file__).parent / "data" / "task_capacity" / "trainings.jsonl"),
@@ -116,8 +121,43 @@ def main() -> None:
         for epoch, means, ordered, pairs in separation_by_epoch([curves.get(n, {}) for n in ordered_names],
                                                                 by_epoch):
             print(f"{epoch:>6}  " + "  ".join(f"{m:>7.2f}" for m in means) + f"  {ordered} of {pairs}")
+    if args.train_pool:
+        print(f"\n{'network':>12}  {'runs':>4}  {'train pool':>10}  {'test':>6}  "
+              "train pool minus test, mean [95% interval]")
+        for width in widths:
+            scores = [train_pool_and_test(Path(job.run_dir)) for job in jobs
+                      if job.name == names[width] and (Path(job.run_dir) / "summary.json").is_file()]
+            if scores:
+                pool, test = zip(*scores)
+                gap = mean_interval([a - b for a, b in scores])
+                print(f"{names[width]:>12}  {len(scores):>4}  {sum(pool) / len(pool):>10.2f}  "
+                      f"{sum(test) / len(test):>6.2f}  {gap.format()}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
+
+
+UNSEEN_EPOCH = 1_000_000  # a render index no training reaches: new layouts of the training digits
+
+
+def train_pool_and_test(run: Path, count: int = 2000) -> tuple[float, float]:
+    """Test top-1 of a finished run's last weights on ``count`` renders of the training pool no epoch drew, and on
+    its test split, both standardised as in training."""
+    import torch
+
+    from muxnet.data.cluttered import load_cluttered
+    from muxnet.train.targets import load_target
+
+    target = load_target(run, run / "last.safetensors", log=lambda *_: None)
+    data = target.recipe["data"]
+    splits = load_cluttered(data["image_size"], data["seed"], params=data["difficulty"], train_renders="per_epoch")
+    splits.train.set_epoch(UNSEEN_EPOCH)
+
+    def top1(images: torch.Tensor, labels: torch.Tensor) -> float:
+        with torch.no_grad():
+            predicted = torch.cat([target.model(images[i:i + 500]).argmax(1) for i in range(0, len(images), 500)])
+        return float((predicted == labels).float().mean()) * 100
+
+    return (top1(splits.train.pixels[:count], splits.train.labels[:count]), top1(*splits.test.tensors))
 
 
 SPACE_EXTREMES = ("space-min", "space-max")
