@@ -251,3 +251,38 @@ def test_capacity_widths_name_an_early_width_per_row_and_keep_their_order():
                          ("space-mid", "not a width"), ("0", "positive"), ("1/0", "positive"), ("1,1.0", "twice")]:
         with pytest.raises(ValueError, match=message):
             parse_widths(bad)
+
+
+def test_the_capacity_bench_scores_a_run_on_its_training_digits_and_its_test_as_training_saw_them(tmp_path):
+    """``--train-pool``: the test score is the run's own test split through its recipe's data, and the training
+    digits' renders are ones no epoch of training drew."""
+    import torch
+    import yaml
+
+    from muxnet.data import build_data
+    from muxnet.data.cluttered import composition, render
+    from muxnet.models import create_model
+    from muxnet.models.checkpoint import save_weights
+    from muxnet.train.recipes import load_recipe
+
+    bench = capacity_bench()
+    spec = tmp_path / "w0.35.yaml"
+    bench.row_spec((0.35, None)).save(spec)
+    run = tmp_path / "run"
+    run.mkdir()
+    recipe = load_recipe("cluttered", [("model.name", str(spec)), ("data.train_renders", "per_epoch"),
+                                       ("data.difficulty", "hard")])
+    (run / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    torch.manual_seed(0)
+    model = create_model(str(spec), num_classes=10).eval()
+    save_weights(model, run / "last.safetensors")
+
+    pool, test = bench.train_pool_and_test(run, count=200)
+    images, labels = build_data({**recipe["data"]}).test.tensors
+    with torch.no_grad():
+        expected = float((model(images).argmax(1) == labels).float().mean()) * 100
+    assert test == pytest.approx(expected, abs=1e-6) and 0 <= pool <= 100
+    hard = composition("hard")
+    unseen = render("train", 200, 0, 32, params=hard, epoch=bench.UNSEEN_EPOCH)[0]
+    for epoch in (0, 1, 30):
+        assert not torch.equal(unseen, render("train", 200, 0, 32, params=hard, epoch=epoch)[0])
