@@ -253,6 +253,7 @@ def test_capacity_widths_name_an_early_width_per_row_and_keep_their_order():
             parse_widths(bad)
 
 
+@pytest.mark.slow
 def test_the_capacity_bench_scores_a_run_on_its_training_digits_and_its_test_as_training_saw_them(tmp_path):
     """``--train-pool``: the test score is the run's own test split through its recipe's data, and the training
     digits' renders are ones no epoch of training drew."""
