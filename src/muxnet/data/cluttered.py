@@ -1,4 +1,4 @@
-"""The embedded default task: cluttered digits, a 10-class task where capacity matters.
+"""The embedded default task: cluttered digits, a 10-class task where capacity matters (100 classes as pairs).
 
 scikit-learn's 1,797 real 8x8 digits saturate: every small network reaches 97-98% and a network 16x larger
 buys nothing, so nothing can be learnt from them about which architecture is better. Here, in the spirit of

@@ -351,7 +351,7 @@ class ClassificationDataSection(RecipeSection):
     digits_pool: str = setting("all", one_of(_digit_pools))
     # cluttered only: "fixed" training renders, or "per_epoch" (drawn anew each epoch, nothing to memorise)
     train_renders: str = setting("fixed", one_of(_train_renders))
-    # cluttered only: the composition (muxnet.data.cluttered.DIFFICULTIES), "standard" or "hard"
+    # cluttered only: the composition (muxnet.data.cluttered.DIFFICULTIES), "standard", "hard" or "pairs"
     difficulty: str = setting("standard", one_of(_difficulties))
 
 
