@@ -25,6 +25,7 @@ holds accuracy down is in the images or the training, not in generalising to new
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -144,20 +145,31 @@ def train_pool_and_test(run: Path, count: int = 2000) -> tuple[float, float]:
     its test split, both standardised as in training."""
     import torch
 
-    from muxnet.data.cluttered import load_cluttered
+    from muxnet.data.cluttered import DEFAULT_COUNTS, composition, render
     from muxnet.train.targets import load_target
 
     target = load_target(run, run / "last.safetensors", log=lambda *_: None)
     data = target.recipe["data"]
-    splits = load_cluttered(data["image_size"], data["seed"], params=data["difficulty"], train_renders="per_epoch")
-    splits.train.set_epoch(UNSEEN_EPOCH)
+    (test_images, test_labels), mean, std = _test_split(data["image_size"], data["seed"], data["difficulty"])
+    # drawn as a training epoch is (its full count), so these are the first images of an epoch training never reached
+    pixels, labels = render("train", DEFAULT_COUNTS["train"], data["seed"], data["image_size"],
+                            composition(data["difficulty"]), epoch=UNSEEN_EPOCH)
 
     def top1(images: torch.Tensor, labels: torch.Tensor) -> float:
         with torch.no_grad():
             predicted = torch.cat([target.model(images[i:i + 500]).argmax(1) for i in range(0, len(images), 500)])
         return float((predicted == labels).float().mean()) * 100
 
-    return (top1(splits.train.pixels[:count], splits.train.labels[:count]), top1(*splits.test.tensors))
+    return top1(pixels[:count].float().div_(255).sub_(mean).div_(std), labels[:count]), top1(test_images, test_labels)
+
+
+@functools.lru_cache(maxsize=4)
+def _test_split(image_size: int, seed: int, difficulty: str):
+    """The task's test tensors and its training mean/std: the same for every run of one table, so made once."""
+    from muxnet.data.cluttered import load_cluttered
+
+    splits = load_cluttered(image_size, seed, params=difficulty, train_renders="per_epoch")
+    return splits.test.tensors, splits.train.mean, splits.train.std
 
 
 SPACE_EXTREMES = ("space-min", "space-max")

@@ -159,8 +159,8 @@ def test_pairs_read_left_to_right():
     pixels, labels = render("test", 40, seed=5, params=clean)
     coverage = pixels.float().mean(dim=1).div(255)  # grey: the digits' coverage
     images, classes = _source()
+    n = len(images)
     for half, x, place in ((slice(0, 16), 8.0, 10), (slice(16, 32), 24.0, 1)):
-        n = len(images)
         templates = _stamp(images, _affine(np.tile([[x, 16.0]], (n, 1)), np.full(n, 14.0), np.zeros(n), 32,
                                            np.zeros((n, 2)), 1.0), 32)[:, 0, :, half]
         distance = torch.cdist(coverage[:, :, half].flatten(1), templates.flatten(1))
