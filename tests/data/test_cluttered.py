@@ -185,3 +185,34 @@ def test_the_pairs_composition_is_pinned_and_has_a_hundred_classes():
         ClutterParams(digits=0)
     with pytest.raises(ValueError, match="left-to-right order"):
         ClutterParams(digits=2, max_offset=None)
+
+
+def test_fragments_kept_clear_of_the_digit_never_touch_it():
+    """With ``fragment_gap`` every pixel near the digit's strokes is what the digit alone would draw there, while
+    the fragments still land elsewhere; without it, fragments cross the strokes."""
+    import torch.nn.functional as F
+
+    plain = dict(background=(0.0, 0.0), foreground=(1.0, 1.0), tint=0.0, noise=0.0, distractors=(3, 4),
+                 fragment_size=(6.0, 9.0), digit_size=(14.0, 20.0))
+    gapped = ClutterParams(**plain, fragment_gap=3.0)
+    alone, _ = render("train", 128, seed=2, params=ClutterParams(**{**plain, "distractors": (0, 0)}))
+    cluttered, _ = render("train", 128, seed=2, params=gapped)
+    crossing, _ = render("train", 128, seed=2, params=ClutterParams(**plain))
+    strokes = (alone[:, :1].float() > 128).float()  # the digit's core, a subset of what the generator keeps clear
+    near = F.max_pool2d(strokes, 7, stride=1, padding=3).bool().expand(-1, 3, -1, -1)  # within 3 pixels
+    assert torch.equal(cluttered[near], alone[near])
+    assert (cluttered[~near] != alone[~near]).float().mean() > 0.03  # the fragments are still there
+    assert (crossing[near] != alone[near]).float().mean() > 0.01  # and without the gap they reach the strokes
+
+
+def test_the_legible_composition_is_pinned():
+    from muxnet.data.cluttered import DIFFICULTIES
+
+    pixels, labels = render("test", 256, seed=0, params=DIFFICULTIES["legible"])
+    assert labels.tolist()[:8] == [7, 1, 3, 5, 2, 6, 5, 3]
+    assert abs(pixels.float().mean().item() - 73.95) < 0.5
+    assert DIFFICULTIES["legible"].fragment_gap == 3.0 and DIFFICULTIES["legible"].num_classes == 10
+    with pytest.raises(ValueError, match="shared_colour"):
+        ClutterParams(shared_colour=1.5)
+    with pytest.raises(ValueError, match="fragment_gap"):
+        ClutterParams(fragment_gap=-1.0)

@@ -20,7 +20,9 @@ renders drawn each epoch the standard composition saturates (every width near 98
 the widths apart (75.4 / 80.9 / 83.5% over five seeds, 30 epochs): the first step up has disjoint 95% intervals,
 the second (p = 0.054) does not yet, which is where the capacity check stands. The ``pairs`` composition puts
 two digits side by side and labels the pair (100 classes), so that what a network must learn is more than
-which shapes are present: which is left of which.
+which shapes are present: which is left of which. In the hard composition a fragment in the digit's colour often
+crosses its strokes and makes the image illegible; the ``legible`` one keeps fragments clear of the digit
+(``ClutterParams.fragment_gap``) and puts its difficulty in the pose instead.
 """
 
 from __future__ import annotations
@@ -60,10 +62,16 @@ class ClutterParams:
     tint: float = 0.1  # each colour channel departs from its intensity by up to this much (0: grey)
     noise: float = 0.04  # std of the Gaussian pixel noise, in [0, 1] intensity
     digits: int = 1  # digits per image, side by side in equal slots; the label reads them left to right
+    shared_colour: float = 0.5  # the fraction of fragments drawn in the digit's own colour
+    fragment_gap: float | None = None  # fragments erased within this many pixels of a digit's strokes (None: may cross)
 
     def __post_init__(self):
         if self.digits < 1:
             raise ValueError(f"digits must be >= 1, got {self.digits}")
+        if not 0 <= self.shared_colour <= 1:
+            raise ValueError(f"shared_colour must be in [0, 1], got {self.shared_colour}")
+        if self.fragment_gap is not None and self.fragment_gap < 0:
+            raise ValueError(f"fragment_gap must be >= 0 or None, got {self.fragment_gap}")
         if self.digits > 1 and self.max_offset is None:
             raise ValueError("several digits need max_offset: a digit placed anywhere leaves no left-to-right order")
 
@@ -87,6 +95,12 @@ DIFFICULTIES = {
     "pairs": ClutterParams(digit_size=(11.0, 15.0), max_offset=2.0, max_rotation=15.0, distractors=(1, 3),
                            fragment_size=(4.0, 7.0), background=(0.0, 0.35), foreground=(0.65, 1.0), tint=0.15,
                            noise=0.05, digits=2),
+    # one digit that a reader can always label: the hard composition's clutter and colours, but no fragment comes
+    # within 3 pixels of the digit's strokes, so none can complete or cross it; the difficulty is moved into the
+    # pose (12-24 px, up to 5 px off centre, rotated up to 30 degrees), which a network can learn
+    "legible": ClutterParams(digit_size=(12.0, 24.0), max_offset=5.0, max_rotation=30.0, distractors=(2, 4),
+                             fragment_size=(5.0, 8.0), background=(0.0, 0.35), foreground=(0.65, 1.0), tint=0.15,
+                             noise=0.06, fragment_gap=3.0),
 }
 
 
@@ -151,6 +165,16 @@ def _stamp(images: np.ndarray, theta: torch.Tensor, canvas: int) -> torch.Tensor
     return F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp_(0, 1)
 
 
+def _near_strokes(digit: torch.Tensor, per_image: int, gap: float) -> torch.Tensor:
+    """N x 1 x H x W: 1 within ``gap`` pixels (a square neighbourhood) of any digit's strokes, else 0.
+
+    A fragment that crosses or touches a digit in the digit's colour can turn a 3 into an 8, an image no reader
+    can label (``BENCHMARKS.md``, the hard composition's errors); erased there, fragments stay clutter."""
+    strokes = (digit > 0.1).float().unflatten(0, (-1, per_image)).amax(dim=1)
+    reach = math.ceil(gap)
+    return F.max_pool2d(strokes, 2 * reach + 1, stride=1, padding=reach) if reach else strokes
+
+
 def render(split: str, count: int, seed: int = 0, canvas: int = 32,
            params: ClutterParams = ClutterParams(), epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` images of ``split`` as N x 3 x canvas x canvas uint8 and their labels. ``epoch`` > 0 draws
@@ -192,11 +216,13 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
     crop_centre = rng.uniform(-reach, reach, (len(owner), 2))
     fragments = _stamp(images[frag_src], _affine(f_centre, f_side, f_angle, canvas, crop_centre,
                                                  params.fragment_crop), canvas)
-    f_colour = np.where(rng.uniform(0, 1, (len(owner), 1)) < 0.5, colour[owner],  # half share the digit's colour
+    f_colour = np.where(rng.uniform(0, 1, (len(owner), 1)) < params.shared_colour, colour[owner],
                         _colours(rng, params.foreground, params.tint, len(owner)))
     out = torch.from_numpy(background.astype(np.float32))[:, :, None, None].expand(-1, -1, canvas, canvas).clone()
     owner_t = torch.from_numpy(owner)
     f_colour_t = torch.from_numpy(f_colour.astype(np.float32))[:, :, None, None]
+    if params.fragment_gap is not None and len(owner):
+        fragments = fragments * (1 - _near_strokes(digit, per_image, params.fragment_gap * unit))[owner]
     first = np.concatenate([[0], np.cumsum(n_frag)[:-1]])
     for layer in range(int(n_frag.max(initial=0))):  # fragment k of every image at once, in drawing order
         has = n_frag > layer
