@@ -22,7 +22,8 @@ the second (p = 0.054) does not yet, which is where the capacity check stands. T
 two digits side by side and labels the pair (100 classes), so that what a network must learn is more than
 which shapes are present: which is left of which. In the hard composition a fragment in the digit's colour often
 crosses its strokes and makes the image illegible; the ``legible`` one keeps fragments clear of the digit
-(``ClutterParams.fragment_gap``) and puts its difficulty in the pose instead.
+(``ClutterParams.fragment_gap``) and puts its difficulty in the pose instead; it brings a 0.34M-param body to
+96% and a 2.3M one no higher, so only the pairs have shown a larger body to pay (2 points, five seeds).
 """
 
 from __future__ import annotations
