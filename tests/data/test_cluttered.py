@@ -212,7 +212,5 @@ def test_the_legible_composition_is_pinned():
     assert labels.tolist()[:8] == [7, 1, 3, 5, 2, 6, 5, 3]
     assert abs(pixels.float().mean().item() - 73.95) < 0.5
     assert DIFFICULTIES["legible"].fragment_gap == 3.0 and DIFFICULTIES["legible"].num_classes == 10
-    with pytest.raises(ValueError, match="shared_colour"):
-        ClutterParams(shared_colour=1.5)
     with pytest.raises(ValueError, match="fragment_gap"):
         ClutterParams(fragment_gap=-1.0)

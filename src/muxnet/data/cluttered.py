@@ -63,14 +63,11 @@ class ClutterParams:
     tint: float = 0.1  # each colour channel departs from its intensity by up to this much (0: grey)
     noise: float = 0.04  # std of the Gaussian pixel noise, in [0, 1] intensity
     digits: int = 1  # digits per image, side by side in equal slots; the label reads them left to right
-    shared_colour: float = 0.5  # the fraction of fragments drawn in the digit's own colour
     fragment_gap: float | None = None  # fragments erased within this many pixels of a digit's strokes (None: may cross)
 
     def __post_init__(self):
         if self.digits < 1:
             raise ValueError(f"digits must be >= 1, got {self.digits}")
-        if not 0 <= self.shared_colour <= 1:
-            raise ValueError(f"shared_colour must be in [0, 1], got {self.shared_colour}")
         if self.fragment_gap is not None and self.fragment_gap < 0:
             raise ValueError(f"fragment_gap must be >= 0 or None, got {self.fragment_gap}")
         if self.digits > 1 and self.max_offset is None:
@@ -217,7 +214,7 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
     crop_centre = rng.uniform(-reach, reach, (len(owner), 2))
     fragments = _stamp(images[frag_src], _affine(f_centre, f_side, f_angle, canvas, crop_centre,
                                                  params.fragment_crop), canvas)
-    f_colour = np.where(rng.uniform(0, 1, (len(owner), 1)) < params.shared_colour, colour[owner],
+    f_colour = np.where(rng.uniform(0, 1, (len(owner), 1)) < 0.5, colour[owner],  # half share the digit's colour
                         _colours(rng, params.foreground, params.tint, len(owner)))
     out = torch.from_numpy(background.astype(np.float32))[:, :, None, None].expand(-1, -1, canvas, canvas).clone()
     owner_t = torch.from_numpy(owner)
