@@ -214,3 +214,16 @@ def test_the_legible_composition_is_pinned():
     assert DIFFICULTIES["legible"].fragment_gap == 3.0 and DIFFICULTIES["legible"].num_classes == 10
     with pytest.raises(ValueError, match="fragment_gap"):
         ClutterParams(fragment_gap=-1.0)
+
+
+def test_the_legible_pairs_composition_is_pinned_and_draws_the_pairs_images():
+    """The same draws as ``pairs`` (labels, digits, fragments), with the fragments near the strokes erased."""
+    from muxnet.data.cluttered import DIFFICULTIES
+
+    pixels, labels = render("test", 256, seed=0, params=DIFFICULTIES["legible_pairs"])
+    crossing, pair_labels = render("test", 256, seed=0, params=DIFFICULTIES["pairs"])
+    assert torch.equal(labels, pair_labels) and labels.tolist()[:8] == [71, 35, 26, 53, 41, 44, 19, 0]
+    assert abs(pixels.float().mean().item() - 67.38) < 0.5  # pairs: 71.33, fragments erased near the strokes
+    changed = (pixels != crossing).float().mean().item()
+    assert 0.02 < changed < 0.2
+    assert DIFFICULTIES["legible_pairs"].fragment_gap == 2.0 and DIFFICULTIES["legible_pairs"].num_classes == 100
