@@ -107,8 +107,11 @@ def main() -> None:
         step = ""
         if previous is not None:
             gain = interval.mean - previous[1].mean
-            step = (f"{gain:+.2f} points, Welch p={welch_test(values, previous[0]):.3g}, intervals "
-                    f"{'overlap' if interval.overlaps(previous[1]) else 'apart'}")
+            if min(len(values), len(previous[0])) < 2:  # one seed has no spread: no test, no interval
+                step = f"{gain:+.2f} points (one seed: no test)"
+            else:
+                step = (f"{gain:+.2f} points, Welch p={welch_test(values, previous[0]):.3g}, intervals "
+                        f"{'overlap' if interval.overlaps(previous[1]) else 'apart'}")
         label = width if isinstance(width, str) else (
             f"{width[0]:g}" + ("" if width[1] in (None, args.early_width) else f"/{width[1]:g}"))
         print(f"{label:>8} {params / 1e6:>7.2f}M {madds / 1e6:>7.2f}M  {interval.format():<32} {step}")
