@@ -25,7 +25,7 @@ crosses its strokes and makes the image illegible; the ``legible`` one keeps fra
 (``ClutterParams.fragment_gap``) and puts its difficulty in the pose instead; it brings a 0.34M-param body to
 96% and a 2.3M one no higher, so only the pairs have shown a larger body to pay (2 points, five seeds).
 ``legible_pairs`` applies the same rule to the pairs; there bodies of 0.35M, 0.93M and 2.35M params all reach
-about 97% (one seed): the 2 points on ``pairs`` were paid at its illegible images, not for the pair label.
+about 97% (one seed): the 2 points on ``pairs`` came with its crossing fragments, not with the pair label.
 """
 
 from __future__ import annotations
