@@ -101,10 +101,9 @@ DIFFICULTIES = {
     "legible": ClutterParams(digit_size=(12.0, 24.0), max_offset=5.0, max_rotation=30.0, distractors=(2, 4),
                              fragment_size=(5.0, 8.0), background=(0.0, 0.35), foreground=(0.65, 1.0), tint=0.15,
                              noise=0.06, fragment_gap=3.0),
-    # the pairs task with the legible composition's rule, scaled to half-size digits: no fragment within 2 pixels
-    # of a digit's strokes.
-    # On ``pairs`` every body stopped near 80%, about what two illegible-prone digits allow (``BENCHMARKS.md``);
-    # with that floor gone, what is left is telling the two digits and their order apart
+    # the pairs with the legible composition's rule, scaled to half-size digits (no fragment within 2 pixels of
+    # a digit's strokes): on ``pairs`` every body stopped near 80%, about what two often illegible digits allow
+    # (``BENCHMARKS.md``); with that floor gone, what is left is telling the two digits and their order apart
     "legible_pairs": ClutterParams(digit_size=(11.0, 15.0), max_offset=2.0, max_rotation=15.0, distractors=(1, 3),
                                    fragment_size=(4.0, 7.0), background=(0.0, 0.35), foreground=(0.65, 1.0),
                                    tint=0.15, noise=0.05, digits=2, fragment_gap=2.0),
