@@ -227,3 +227,26 @@ def test_the_legible_pairs_composition_is_pinned_and_draws_the_pairs_images():
     changed = (pixels != crossing).float().mean().item()
     assert 0.02 < changed < 0.2
     assert DIFFICULTIES["legible_pairs"].fragment_gap == 2.0 and DIFFICULTIES["legible_pairs"].num_classes == 100
+
+
+def test_the_texture_composition_is_pinned_and_marks_shapes_by_orientation_and_lift():
+    """Texture-defined digits, labelled as every one-digit composition is; inside the shapes the ground's two
+    colours keep their mean, raised by ``lift`` of the contrast: without lift only the orientation tells them."""
+    import dataclasses
+
+    from muxnet.data.cluttered import DIFFICULTIES
+
+    texture = DIFFICULTIES["texture"]
+    pixels, labels = render("test", 256, seed=0, params=texture)
+    assert torch.equal(labels, render("test", 256, seed=0, params=DIFFICULTIES["legible"])[1])
+    assert abs(pixels.float().mean().item() - 120.32) < 0.5
+    assert texture.num_classes == 10 and texture.grating == (2.5, 4.0) and texture.lift == 0.2
+    # black ground colour, white shapes' colour, no tint or noise: the flat twin shows where the shapes are
+    plain = dataclasses.replace(texture, background=(0.0, 0.0), foreground=(1.0, 1.0), tint=0.0, noise=0.0)
+    flat = render("test", 128, seed=1, params=dataclasses.replace(plain, grating=None))[0].float() / 255
+    inside, outside = flat > 0.8, flat == 0
+    for lift, gap in ((0.0, 0.0), (0.2, 0.2), (0.4, 0.4)):
+        image = render("test", 128, seed=1, params=dataclasses.replace(plain, lift=lift))[0].float() / 255
+        assert abs(image[inside].mean() - image[outside].mean() - gap) < 0.03
+    with pytest.raises(ValueError, match="grating"):
+        ClutterParams(grating=(1.0, 3.0))

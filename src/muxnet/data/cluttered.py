@@ -26,6 +26,9 @@ crosses its strokes and makes the image illegible; the ``legible`` one keeps fra
 96% and a 2.3M one no higher, so only the pairs have shown a larger body to pay (2 points, five seeds).
 ``legible_pairs`` applies the same rule to the pairs; there bodies of 0.35M, 0.93M and 2.35M params all reach
 about 97% (one seed): the 2 points on ``pairs`` came with its crossing fragments, not with the pair label.
+``texture`` draws the digit and its fragments as a grating orthogonal to the ground's grating, in the same two
+colours and only slightly brighter (``ClutterParams.grating``, ``lift``): legible, but read in two steps, the
+local orientation and then the shape of the region where it changes.
 """
 
 from __future__ import annotations
@@ -66,12 +69,16 @@ class ClutterParams:
     noise: float = 0.04  # std of the Gaussian pixel noise, in [0, 1] intensity
     digits: int = 1  # digits per image, side by side in equal slots; the label reads them left to right
     fragment_gap: float | None = None  # fragments erased within this many pixels of a digit's strokes (None: may cross)
+    grating: tuple[float, float] | None = None  # texture-defined shapes: the period range in pixels (None: flat)
+    lift: float = 0.0  # with a grating: the figure's mean is this fraction of the contrast above the ground's
 
     def __post_init__(self):
         if self.digits < 1:
             raise ValueError(f"digits must be >= 1, got {self.digits}")
         if self.fragment_gap is not None and self.fragment_gap < 0:
             raise ValueError(f"fragment_gap must be >= 0 or None, got {self.fragment_gap}")
+        if self.grating is not None and not 2.0 <= self.grating[0] <= self.grating[1]:
+            raise ValueError(f"grating must be a period range (low, high) with 2 <= low <= high, got {self.grating}")
         if self.digits > 1 and self.max_offset is None:
             raise ValueError("several digits need max_offset: a digit placed anywhere leaves no left-to-right order")
 
@@ -107,6 +114,12 @@ DIFFICULTIES = {
     "legible_pairs": ClutterParams(digit_size=(11.0, 15.0), max_offset=2.0, max_rotation=15.0, distractors=(1, 3),
                                    fragment_size=(4.0, 7.0), background=(0.0, 0.35), foreground=(0.65, 1.0),
                                    tint=0.15, noise=0.05, digits=2, fragment_gap=2.0),
+    # the digit and its fragments drawn by texture: a grating of 2.5-4 px orthogonal to the ground's, between
+    # the same two colours and a fifth of the contrast brighter (with none, networks sat at chance for epochs
+    # before they found the shapes, BENCHMARKS.md); large, upright-ish digits, so that the texture is the difficulty
+    "texture": ClutterParams(digit_size=(20.0, 28.0), max_offset=3.0, max_rotation=15.0, distractors=(1, 2),
+                             fragment_size=(6.0, 9.0), background=(0.0, 0.3), foreground=(0.7, 1.0), tint=0.15,
+                             noise=0.06, fragment_gap=3.0, grating=(2.5, 4.0), lift=0.2),
 }
 
 
@@ -181,6 +194,57 @@ def _near_strokes(digit: torch.Tensor, per_image: int, gap: float) -> torch.Tens
     return F.max_pool2d(strokes, 2 * reach + 1, stride=1, padding=reach) if reach else strokes
 
 
+def _flat(background: np.ndarray, digit: torch.Tensor, fragments: torch.Tensor, owner: torch.Tensor,
+          n_frag: np.ndarray, f_colour: torch.Tensor, colour: np.ndarray, per_image: int) -> torch.Tensor:
+    """The fragments and then the digits painted over the background, each in its flat colour."""
+    canvas = digit.shape[-1]
+    out = torch.from_numpy(background.astype(np.float32))[:, :, None, None].expand(-1, -1, canvas, canvas).clone()
+    first = np.concatenate([[0], np.cumsum(n_frag)[:-1]])
+    for layer in range(int(n_frag.max(initial=0))):  # fragment k of every image at once, in drawing order
+        has = n_frag > layer
+        rows = torch.from_numpy(first[has] + layer)
+        target = owner[rows]
+        alpha = fragments[rows]
+        out[target] = out[target] * (1 - alpha) + f_colour[rows] * alpha
+    colour_t = torch.from_numpy(colour.astype(np.float32))[:, :, None, None]
+    for k in range(per_image):  # the digits over their fragments, in one colour per image
+        alpha = digit[k::per_image]
+        out = out * (1 - alpha) + colour_t * alpha
+    return out
+
+
+def _gratings(rng: np.random.Generator, count: int, canvas: int, period: tuple[float, float], unit: float):
+    """Two sinusoidal gratings per image in [0, 1], orthogonal to each other, same period, random phases:
+    N x 1 x H x W each (figure, ground)."""
+    p = rng.uniform(*period, count) * unit
+    angle = rng.uniform(0, np.pi, count)
+    phase = rng.uniform(0, 2 * np.pi, (count, 2))
+    yy, xx = np.meshgrid(np.arange(canvas) + 0.5, np.arange(canvas) + 0.5, indexing="ij")
+
+    def wave(a, ph):
+        along = xx[None] * np.cos(a)[:, None, None] + yy[None] * np.sin(a)[:, None, None]
+        return 0.5 + 0.5 * np.sin(2 * np.pi * along / p[:, None, None] + ph[:, None, None])
+
+    figure, ground = wave(angle, phase[:, 0]), wave(angle + np.pi / 2, phase[:, 1])
+    return (torch.from_numpy(figure.astype(np.float32))[:, None], torch.from_numpy(ground.astype(np.float32))[:, None])
+
+
+def _texture_defined(shapes: torch.Tensor, background: np.ndarray, colour: np.ndarray, params: ClutterParams,
+                     rng: np.random.Generator, unit: float) -> torch.Tensor:
+    """Images where only texture marks the shapes: the ground and the shapes (``shapes``: N x 1 x H x W
+    coverage of the digits and fragments) are gratings between the same two colours, orthogonal to each other,
+    and the shapes sit ``params.lift`` of the contrast higher, a first-order cue the ground's texture hides.
+
+    A mask crisp at 0.3 coverage leaves no blurred edge: the shape is where the orientation changes."""
+    count, canvas = len(background), shapes.shape[-1]
+    figure, ground = _gratings(rng, count, canvas, params.grating, unit)
+    inside = (shapes > 0.3).float()
+    level = inside * (params.lift + (1 - params.lift) * figure) + (1 - inside) * (1 - params.lift) * ground
+    lo = torch.from_numpy(background.astype(np.float32))[:, :, None, None]
+    hi = torch.from_numpy(colour.astype(np.float32))[:, :, None, None]
+    return lo + (hi - lo) * level
+
+
 def render(split: str, count: int, seed: int = 0, canvas: int = 32,
            params: ClutterParams = ClutterParams(), epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` images of ``split`` as N x 3 x canvas x canvas uint8 and their labels. ``epoch`` > 0 draws
@@ -224,22 +288,17 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
                                                  params.fragment_crop), canvas)
     f_colour = np.where(rng.uniform(0, 1, (len(owner), 1)) < 0.5, colour[owner],  # half share the digit's colour
                         _colours(rng, params.foreground, params.tint, len(owner)))
-    out = torch.from_numpy(background.astype(np.float32))[:, :, None, None].expand(-1, -1, canvas, canvas).clone()
     owner_t = torch.from_numpy(owner)
     f_colour_t = torch.from_numpy(f_colour.astype(np.float32))[:, :, None, None]
     if params.fragment_gap is not None and len(owner):
         fragments = fragments * (1 - _near_strokes(digit, per_image, params.fragment_gap * unit))[owner]
-    first = np.concatenate([[0], np.cumsum(n_frag)[:-1]])
-    for layer in range(int(n_frag.max(initial=0))):  # fragment k of every image at once, in drawing order
-        has = n_frag > layer
-        rows = torch.from_numpy(first[has] + layer)
-        target = owner_t[rows]
-        alpha = fragments[rows]
-        out[target] = out[target] * (1 - alpha) + f_colour_t[rows] * alpha
-    colour_t = torch.from_numpy(colour.astype(np.float32))[:, :, None, None]
-    for k in range(per_image):  # the digits over their fragments, in one colour per image
-        alpha = digit[k::per_image]
-        out = out * (1 - alpha) + colour_t * alpha
+    if params.grating is not None:
+        shapes = torch.zeros(count, 1, canvas, canvas).index_put_((owner_t,), fragments, accumulate=True)
+        for k in range(per_image):
+            shapes += digit[k::per_image]
+        out = _texture_defined(shapes, background, colour, params, rng, unit)
+    else:
+        out = _flat(background, digit, fragments, owner_t, n_frag, f_colour_t, colour, per_image)
     noise = rng.standard_normal((count, 1, canvas, canvas)).astype(np.float32) * params.noise
     out = (out + torch.from_numpy(noise)).clamp_(0, 1)
     place = NUM_CLASSES ** np.arange(per_image - 1, -1, -1)  # the left digit is the most significant
