@@ -28,7 +28,8 @@ crosses its strokes and makes the image illegible; the ``legible`` one keeps fra
 about 97% (one seed): the 2 points on ``pairs`` came with its crossing fragments, not with the pair label.
 ``texture`` draws the digit and its fragments as a grating orthogonal to the ground's grating, in the same two
 colours and only slightly brighter (``ClutterParams.grating``, ``lift``): legible, but read in two steps, the
-local orientation and then the shape of the region where it changes.
+local orientation and then the shape of the region where it changes. Bodies of 0.34M to 2.31M params end there
+at 90.7-91.1% (one seed): the larger ones learn sooner, and all stop at images the grating makes unreadable.
 """
 
 from __future__ import annotations
