@@ -30,6 +30,8 @@ about 97% (one seed): the 2 points on ``pairs`` came with its crossing fragments
 colours and only slightly brighter (``ClutterParams.grating``, ``lift``): legible, but read in two steps, the
 local orientation and then the shape of the region where it changes. Bodies of 0.34M to 2.31M params end there
 at 90.7-91.1% (one seed): the larger ones learn sooner, and all stop at images the grating makes unreadable.
+``glyphs`` replaces the digits by procedurally drawn shapes (:mod:`muxnet.data.glyphs`, 100 classes), so that no
+source image repeats: bodies of 0.35M and 2.35M params end at 96.9% and 98.0% there (one seed).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset, TensorDataset
 
+from .glyphs import GlyphParams, render_glyphs
 from .splits import DataSplits
 
 NUM_CLASSES = 10
@@ -121,6 +124,8 @@ DIFFICULTIES = {
     "texture": ClutterParams(digit_size=(20.0, 28.0), max_offset=3.0, max_rotation=15.0, distractors=(1, 2),
                              fragment_size=(6.0, 9.0), background=(0.0, 0.3), foreground=(0.7, 1.0), tint=0.15,
                              noise=0.06, fragment_gap=3.0, grating=(2.5, 4.0), lift=0.2),
+    # 100 classes of three-stroke paths drawn anew in every image (muxnet.data.glyphs): no source images to run out of
+    "glyphs": GlyphParams(),
 }
 
 
@@ -254,9 +259,11 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if count < 1 or canvas < 16 or epoch < 0:
         raise ValueError(f"count must be >= 1, canvas >= 16 and epoch >= 0, got {count}, {canvas} and {epoch}")
+    rng = np.random.default_rng([seed, _STREAM[split], POOL_SEED, *([epoch] if epoch else [])])
+    if isinstance(params, GlyphParams):
+        return render_glyphs(rng, count, canvas, params)
     images, labels = _source()
     pool = source_pools()[split]
-    rng = np.random.default_rng([seed, _STREAM[split], POOL_SEED, *([epoch] if epoch else [])])
     unit = canvas / 32.0
     per_image = params.digits
     pick = pool[rng.integers(0, len(pool), (count, per_image))]  # one column per slot, left to right
