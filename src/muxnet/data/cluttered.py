@@ -45,7 +45,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset, TensorDataset
 
-from .glyphs import GlyphParams, render_glyphs
+from .glyphs import GlyphParams, random_colours, render_glyphs
 from .splits import DataSplits
 
 NUM_CLASSES = 10
@@ -175,12 +175,6 @@ def _affine(centre: np.ndarray, side: np.ndarray, angle: np.ndarray, canvas: int
     return torch.from_numpy(theta.astype(np.float32))
 
 
-def _colours(rng: np.random.Generator, intensity: tuple[float, float], tint: float, n: int) -> np.ndarray:
-    """``n`` RGB colours: an intensity drawn from ``intensity``, each channel moved by up to ``tint``."""
-    level = rng.uniform(*intensity, (n, 1))
-    return np.clip(level + rng.uniform(-tint, tint, (n, 3)), 0, 1)
-
-
 def _stamp(images: np.ndarray, theta: torch.Tensor, canvas: int) -> torch.Tensor:
     """Each source image drawn through its matrix onto an empty canvas: N x 1 x canvas x canvas coverage."""
     if len(images) == 0:
@@ -268,8 +262,8 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
     per_image = params.digits
     pick = pool[rng.integers(0, len(pool), (count, per_image))]  # one column per slot, left to right
     # a darker background under a brighter digit; each colour channel drawn independently
-    background = _colours(rng, params.background, params.tint, count)
-    colour = _colours(rng, params.foreground, params.tint, count)
+    background = random_colours(rng, params.background, params.tint, count)
+    colour = random_colours(rng, params.foreground, params.tint, count)
 
     def layout(n: int, size_range: tuple[float, float]):
         side = rng.uniform(*size_range, n) * unit
@@ -295,7 +289,7 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
     fragments = _stamp(images[frag_src], _affine(f_centre, f_side, f_angle, canvas, crop_centre,
                                                  params.fragment_crop), canvas)
     f_colour = np.where(rng.uniform(0, 1, (len(owner), 1)) < 0.5, colour[owner],  # half share the digit's colour
-                        _colours(rng, params.foreground, params.tint, len(owner)))
+                        random_colours(rng, params.foreground, params.tint, len(owner)))
     owner_t = torch.from_numpy(owner)
     f_colour_t = torch.from_numpy(f_colour.astype(np.float32))[:, :, None, None]
     if params.fragment_gap is not None and len(owner):
