@@ -195,9 +195,10 @@ def _near_strokes(digit: torch.Tensor, per_image: int, gap: float) -> torch.Tens
 
 
 def _flat(background: np.ndarray, digit: torch.Tensor, fragments: torch.Tensor, owner: torch.Tensor,
-          n_frag: np.ndarray, f_colour: torch.Tensor, colour: np.ndarray, per_image: int) -> torch.Tensor:
+          n_frag: np.ndarray, f_colour: np.ndarray, colour: np.ndarray, per_image: int) -> torch.Tensor:
     """The fragments and then the digits painted over the background, each in its flat colour."""
     canvas = digit.shape[-1]
+    f_colour = torch.from_numpy(f_colour.astype(np.float32))[:, :, None, None]
     out = torch.from_numpy(background.astype(np.float32))[:, :, None, None].expand(-1, -1, canvas, canvas).clone()
     first = np.concatenate([[0], np.cumsum(n_frag)[:-1]])
     for layer in range(int(n_frag.max(initial=0))):  # fragment k of every image at once, in drawing order
@@ -291,7 +292,6 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
     f_colour = np.where(rng.uniform(0, 1, (len(owner), 1)) < 0.5, colour[owner],  # half share the digit's colour
                         random_colours(rng, params.foreground, params.tint, len(owner)))
     owner_t = torch.from_numpy(owner)
-    f_colour_t = torch.from_numpy(f_colour.astype(np.float32))[:, :, None, None]
     if params.fragment_gap is not None and len(owner):
         fragments = fragments * (1 - _near_strokes(digit, per_image, params.fragment_gap * unit))[owner]
     if params.grating is not None:
@@ -300,7 +300,7 @@ def render(split: str, count: int, seed: int = 0, canvas: int = 32,
             shapes += digit[k::per_image]
         out = _texture_defined(shapes, background, colour, params, rng, unit)
     else:
-        out = _flat(background, digit, fragments, owner_t, n_frag, f_colour_t, colour, per_image)
+        out = _flat(background, digit, fragments, owner_t, n_frag, f_colour, colour, per_image)
     noise = rng.standard_normal((count, 1, canvas, canvas)).astype(np.float32) * params.noise
     out = (out + torch.from_numpy(noise)).clamp_(0, 1)
     place = NUM_CLASSES ** np.arange(per_image - 1, -1, -1)  # the left digit is the most significant

@@ -41,7 +41,6 @@ class GlyphParams:
     foreground: tuple[float, float] = (0.65, 1.0)
     tint: float = 0.15
     noise: float = 0.05
-    digits: int = 1  # one glyph per image (read by the code shared with the digits)
 
     def __post_init__(self):
         if self.classes < 2 or self.strokes < 1:
@@ -56,6 +55,11 @@ class GlyphParams:
     @property
     def num_classes(self) -> int:
         return self.classes
+
+    @property
+    def digits(self) -> int:
+        """One glyph per image, read as the one-digit compositions are (class names, contact sheets)."""
+        return 1
 
 
 @lru_cache(maxsize=8)
