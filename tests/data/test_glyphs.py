@@ -37,6 +37,20 @@ def test_the_glyphs_composition_is_pinned_and_read_by_name():
     assert splits.num_classes == 100 and len(splits.class_names) == 100
 
 
+def test_the_thousand_class_composition_is_pinned_and_crowds_its_classes():
+    pixels, labels = render("test", 256, seed=0, params=DIFFICULTIES["glyphs1000"])
+    assert labels.tolist()[:8] == [711, 796, 845, 21, 787, 365, 11, 724]
+    assert abs(pixels.float().mean().item() - 62.97) < 0.5
+    paths = class_paths(1000, 3, 2)
+    assert np.array_equal(paths[:100], class_paths(100, 3, 2))  # the 100 classes are its first hundred
+    same = (paths[:, None] == paths[None]).all(-1).sum(-1)
+    reverse = (paths[:, None] == paths[None, :, ::-1]).all(-1).sum(-1)
+    differences = 4 - np.maximum(same, reverse)
+    np.fill_diagonal(differences, 4)
+    assert differences.min() == 2 and (differences.min(1) == 2).all()  # every class has a near twin
+    assert (differences == 2).sum() // 2 == 22_627
+
+
 def test_distractor_strokes_stay_clear_of_the_glyph():
     """Black ground, white ink, no noise: what a render with distractors adds lies 1.5 px or more from the glyph."""
     plain = dataclasses.replace(DIFFICULTIES["glyphs"], background=(0.0, 0.0), foreground=(1.0, 1.0), tint=0.0,

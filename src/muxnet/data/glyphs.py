@@ -67,23 +67,27 @@ def class_paths(classes: int, strokes: int, min_difference: int) -> np.ndarray:
     """``classes`` x (strokes + 1) x 2 lattice points in [0, 1]: each class's path, fixed by ``CLASS_SEED``."""
     rng = np.random.default_rng(CLASS_SEED)
     lattice = np.array(list(itertools.product(range(4), range(4))), dtype=np.float64) / 3
-    chosen: list[np.ndarray] = []
-    misses = 0
-    while len(chosen) < classes and misses < 5_000:  # 5,000 draws in a row rejected: the space is full
+    chosen = np.empty((classes, strokes + 1), dtype=np.int64)
+    found = misses = 0
+    while found < classes and misses < 5_000:  # 5,000 draws in a row rejected: the space is full
         idx = rng.choice(16, strokes + 1, replace=False)  # distinct points: every stroke spans a lattice step
-        if all(_difference(idx, other) >= min_difference for other in chosen):
-            chosen.append(idx)
+        if _fewest_differences(idx, chosen[:found]) >= min_difference:
+            chosen[found] = idx
+            found += 1
             misses = 0
         else:
             misses += 1
-    if len(chosen) < classes:
-        raise ValueError(f"only {len(chosen)} paths differ in {min_difference} points; ask for fewer classes")
-    return lattice[np.array(chosen)]
+    if found < classes:
+        raise ValueError(f"only {found} paths differ in {min_difference} points; ask for fewer classes")
+    return lattice[chosen]
 
 
-def _difference(a: np.ndarray, b: np.ndarray) -> int:
-    """Points in which two paths differ, read either way round (a path drawn backwards is the same glyph)."""
-    return min(int((a != b).sum()), int((a != b[::-1]).sum()))
+def _fewest_differences(path: np.ndarray, others: np.ndarray) -> int:
+    """The fewest points in which ``path`` differs from any of ``others``, each read either way round (a path
+    drawn backwards is the same glyph); one more than its points when there are no others."""
+    if not len(others):
+        return len(path) + 1
+    return int(np.minimum((others != path).sum(1), (others != path[::-1]).sum(1)).min())
 
 
 def _segment_distance(px: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
