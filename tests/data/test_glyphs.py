@@ -11,16 +11,21 @@ from muxnet.data.cluttered import DIFFICULTIES, load_cluttered, render
 from muxnet.data.glyphs import GlyphParams, class_paths
 
 
+def _differences(paths: np.ndarray) -> np.ndarray:
+    """Points in which each pair of paths differs, either way round; a path against itself counts as all of them."""
+    same = (paths[:, None] == paths[None]).all(-1).sum(-1)
+    reverse = (paths[:, None] == paths[None, :, ::-1]).all(-1).sum(-1)
+    differences = paths.shape[1] - np.maximum(same, reverse)
+    np.fill_diagonal(differences, paths.shape[1])
+    return differences
+
+
 def test_the_classes_are_fixed_lattice_paths_that_differ_in_two_points_either_way_round():
     paths = class_paths(100, 3, 2)
     assert paths.shape == (100, 4, 2)
     assert np.allclose(paths * 3, np.round(paths * 3))  # points of the 4x4 lattice
     assert paths[0].tolist() == [[1 / 3, 2 / 3], [1.0, 2 / 3], [1.0, 1.0], [1 / 3, 1 / 3]]
-    flat = paths.reshape(100, 4, 2)
-    for i in range(100):
-        same = (flat[i + 1:] == flat[i]).all(-1).sum(-1)
-        reverse = (flat[i + 1:] == flat[i][::-1]).all(-1).sum(-1)
-        assert (4 - np.maximum(same, reverse)).min(initial=4) >= 2
+    assert _differences(paths).min() >= 2
     with pytest.raises(ValueError, match="fewer classes"):
         class_paths(200, 1, 2)  # a 4x4 lattice has 120 straight strokes
 
@@ -43,10 +48,7 @@ def test_the_thousand_class_composition_is_pinned_and_crowds_its_classes():
     assert abs(pixels.float().mean().item() - 62.97) < 0.5
     paths = class_paths(1000, 3, 2)
     assert np.array_equal(paths[:100], class_paths(100, 3, 2))  # the 100 classes are its first hundred
-    same = (paths[:, None] == paths[None]).all(-1).sum(-1)
-    reverse = (paths[:, None] == paths[None, :, ::-1]).all(-1).sum(-1)
-    differences = 4 - np.maximum(same, reverse)
-    np.fill_diagonal(differences, 4)
+    differences = _differences(paths)
     assert differences.min() == 2 and (differences.min(1) == 2).all()  # every class has a near twin
     assert (differences == 2).sum() // 2 == 22_627
 

@@ -128,8 +128,8 @@ DIFFICULTIES = {
                              noise=0.06, fragment_gap=3.0, grating=(2.5, 4.0), lift=0.2),
     # 100 classes of three-stroke paths drawn anew in every image (muxnet.data.glyphs): no source images to run out of
     "glyphs": GlyphParams(),
-    # the same strokes, 1,000 classes: many pairs of classes now differ in only two of their four points, and each
-    # class is seen about ten times an epoch, so learning them all is what takes capacity
+    # the same strokes, 1,000 classes: every class has a twin two of its four points away, and each is seen about
+    # ten times an epoch; the closest any composition has come to the capacity check (BENCHMARKS.md), not met
     "glyphs1000": GlyphParams(classes=1000),
 }
 

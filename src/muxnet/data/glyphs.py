@@ -85,9 +85,7 @@ def class_paths(classes: int, strokes: int, min_difference: int) -> np.ndarray:
 def _fewest_differences(path: np.ndarray, others: np.ndarray) -> int:
     """The fewest points in which ``path`` differs from any of ``others``, each read either way round (a path
     drawn backwards is the same glyph); one more than its points when there are no others."""
-    if not len(others):
-        return len(path) + 1
-    return int(np.minimum((others != path).sum(1), (others != path[::-1]).sum(1)).min())
+    return int(np.minimum((others != path).sum(1), (others != path[::-1]).sum(1)).min(initial=len(path) + 1))
 
 
 def _segment_distance(px: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
