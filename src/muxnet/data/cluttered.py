@@ -33,7 +33,8 @@ at 90.7-91.1% (one seed): the larger ones learn sooner, and all stop at images t
 ``glyphs`` replaces the digits by procedurally drawn shapes (:mod:`muxnet.data.glyphs`, 100 classes), so that no
 source image repeats: bodies of 0.35M and 2.35M params end at 96.9% and 98.0% there (one seed). ``glyphs1000``
 draws 1,000 of them, each with a twin two points away: bodies of 0.47M, 1.12M and 2.67M params end at 56%, 69% and
-71% (three seeds), ordered by width in every seed but with overlapping intervals.
+71% (three seeds), ordered by width in every seed but with overlapping intervals; with 60 epochs the two larger end
+less than a point apart (86.4% and 87.2%, one seed).
 """
 
 from __future__ import annotations
