@@ -11,12 +11,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
-from data.makers import make_image_folder
+from data.makers import TINY_SPEC, make_image_folder
 from muxnet.ablation import AblationConfig, AblationError, Figure, Line, Member, format_table, run_ablation
 from muxnet.ablation.figures import FIGURES, get_figure
-from muxnet.models.spec import NetworkSpec
+from muxnet.ablation.sweep import network_key
+from muxnet.models import resolve_spec
+from muxnet.models.ablations import for_input_size
+from muxnet.models.network import build_model
+from muxnet.models.spec import BlockSpec, NetworkSpec
 from muxnet.profiling import profile_spec
 from muxnet.runtime.processes import descendants
 from process_tree import needs_proc, survivors, wait_for
@@ -86,6 +91,28 @@ def test_members_that_are_one_network_share_their_runs(tmp_path, folder):
     summary = run_ablation(_config(tmp_path / "sweep", folder), figure=twin, log=quiet, train=train)
     assert len(trained) == 2 and summary["runs_total"] == 2
     assert summary["members"][0]["runs"] == summary["members"][1]["runs"]
+
+
+def test_two_kernel_groups_are_one_network_under_either_partition():
+    """MixConv {3, 5} halves an even width under either partition, so the kernel sweep's exponential {3..5} point
+    is its equal {3..5} point and trains once; from three groups on the partitions differ."""
+    def key(name: str, size: int = 32) -> str:
+        return network_key(for_input_size(resolve_spec(name)[0], size), size)
+
+    assert key("mobilenetv2_mixconv_exp_k3to5") == key("mobilenetv2_mixconv_k3to5")
+    assert key("mobilenetv2_mixconv_exp_k3to7") != key("mobilenetv2_mixconv_k3to7")
+    assert key("mobilenetv2_mixconv_k3to5") != key("mobilenetv2_vanilla_k5")
+    assert key("mobilenetv2_mixconv_k3to5") != key("mobilenetv2_mixconv_k3to5", 28)
+    # the same seed builds the same weights, so one run stands for both members exactly
+    nets = []
+    for name in ("mobilenetv2_mixconv_k3to5", "mobilenetv2_mixconv_exp_k3to5"):
+        torch.manual_seed(0)
+        nets.append(build_model(for_input_size(resolve_spec(name)[0], 32)).state_dict())
+    assert nets[0].keys() == nets[1].keys() and all(torch.equal(nets[0][k], nets[1][k]) for k in nets[0])
+    # an odd width splits unequally under the exponential partition: those are two networks
+    odd = TINY_SPEC.replace(stem_channels=7, stages=((BlockSpec("ir", 8, kernel_size=(3, 5), expand_ratio=3),),))
+    odd_exp = odd.replace(stages=((BlockSpec("ir", 8, kernel_size=(3, 5), expand_ratio=3, partition="exponential"),),))
+    assert network_key(odd, 16) != network_key(odd_exp, 16)
 
 
 def test_an_existing_sweep_is_refused_and_a_finished_one_resumes_without_training(tmp_path, folder):

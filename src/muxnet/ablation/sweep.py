@@ -17,7 +17,8 @@ later ``--resume`` trains the rest, and the summary reports whatever has finishe
 A finished run (its ``summary.json`` exists, or, its directory gone, the sweep's ``summary.json`` records it) is
 read, never retrained; a run killed mid-way resumes from its ``last.pt``, which the loop makes bit-exact on CPU,
 so a killed and resumed sweep ends with the numbers of an uninterrupted one. Members that are the same network at
-the same input size (MobileNetV2 at ``l = 0``, ``w = 1.0`` and full resolution) share one run per seed.
+the same input size (MobileNetV2 at ``l = 0``, ``w = 1.0`` and full resolution; MixConv ``{3, 5}`` under the
+equal and the exponential partition, which both halve an even width) share one run per seed.
 
 Every member trains with the same recipe: the one ``muxnet train`` uses without arguments (its embedded default
 task), with ``--data`` swapped in when given; only ``model.name``, ``training.seed``, ``output.dir`` and, for a
@@ -36,9 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from ..layers.mixconv import MixConv
 from ..models import resolve_spec
 from ..models.ablations import for_input_size
-from ..models.network import default_pretrained_cfg
+from ..models.network import build_model, default_pretrained_cfg
+from ..models.spec import NetworkSpec
 from ..profiling import profile_spec
 from ..runtime import atomic_write, refuse_existing_run, single_thread_pool
 from ..train import build_data, build_recipe
@@ -92,9 +97,20 @@ def shared_recipe(config: AblationConfig) -> dict[str, Any]:
     return recipe
 
 
-def _network_key(spec, image_size: int) -> str:
-    """Two members with this key train the same network on the same inputs, so one run serves both."""
-    return json.dumps({**spec.to_dict(), "name": None, "size": image_size}, sort_keys=True)
+def network_key(spec: NetworkSpec, image_size: int) -> str:
+    """Two members with this key train the same network on the same inputs, so one run serves both.
+
+    The channel partition of mixed kernels is keyed by the channel groups it builds, not by its name: MixConv
+    ``{3, 5}`` splits an even width in two equal halves under either partition, so MixNet's exponential ``{3..5}``
+    point is its equal ``{3..5}`` point, as ``{3}`` is a vanilla 3x3 on every line."""
+    layout = spec.to_dict()
+    for stage in layout["stages"]:
+        for block in stage:
+            block.pop("partition", None)
+    with torch.device("meta"):
+        model = build_model(spec)
+    groups = [(m.in_splits, m.out_splits) for m in model.modules() if isinstance(m, MixConv)]
+    return json.dumps({**layout, "name": None, "size": image_size, "mixed_groups": groups}, sort_keys=True)
 
 
 def plan_sweep(figure: Figure, recipe: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
@@ -115,7 +131,7 @@ def plan_sweep(figure: Figure, recipe: dict[str, Any], seeds: list[int]) -> dict
         size = member.image_size(base)
         spec = specs[member.name] = specs[member.name].replace(num_classes=splits.num_classes)
         counted = profile_spec(spec, (spec.in_channels, size, size))
-        run = runs.setdefault(_network_key(spec, size), f"runs/{member.name}")
+        run = runs.setdefault(network_key(spec, size), f"runs/{member.name}")
         lines = [line.name for line in figure.lines if any(m.name == member.name for m in line.members)]
         members.append({"name": member.name, "model": member.model, "label": member.label, "lines": lines,
                         "image_size": size, "params": counted.params, "madds": counted.madds,
@@ -353,4 +369,5 @@ def _silent(line: str) -> None:
 
 
 __all__ = ["DEFAULT_SEEDS", "PLAN", "PLOT", "SUMMARY", "AblationConfig", "AblationError", "chosen_members", "collect",
-           "plan_sweep", "prepare", "recorded_results", "run_ablation", "run_recipe", "run_result", "shared_recipe"]
+           "network_key", "plan_sweep", "prepare", "recorded_results", "run_ablation", "run_recipe", "run_result",
+           "shared_recipe"]
