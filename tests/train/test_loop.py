@@ -139,3 +139,30 @@ def test_a_kill_between_the_epoch_weights_and_the_checkpoint_leaves_a_run_that_r
     assert (tmp_path / "run" / "last.safetensors").is_file() and not (tmp_path / "run" / "last.pt").exists()
     monkeypatch.undo()
     assert train(recipe, log=lambda line: None)["last"]["epoch"] == 1  # no half checkpoint blocks a restart
+
+
+def test_a_kill_right_after_the_checkpoint_loses_no_epoch_line(tmp_path, tiny_spec_file, monkeypatch):
+    import muxnet.train.loop as loop
+
+    def recipe(name):
+        return load_recipe("digits", [("output.dir", str(tmp_path / name)), ("output.progress", False),
+                                      ("model.name", str(tiny_spec_file)), ("data.image_size", 16),
+                                      ("schedule.epochs", 2), ("training.threads", 1)])
+
+    def losses(name):
+        return [json.loads(x)["train_loss"] for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+
+    train(recipe("full"), log=lambda line: None)
+    real = loop.save_training_checkpoint
+
+    def killed(run_dir, parts, rngs, progress, *args, **kwargs):  # the process dies once epoch 1's last.pt is on disk
+        real(run_dir, parts, rngs, progress, *args, **kwargs)
+        if progress.epoch == 1 and progress.batch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_training_checkpoint", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(recipe("killed"), log=lambda line: None)
+    monkeypatch.undo()
+    train(recipe("killed"), resume=True, log=lambda line: None)
+    assert losses("killed") == losses("full") and len(losses("full")) == 2

@@ -254,10 +254,12 @@ def run_training(task: TrainingTask, resume: bool = False, log: Callable[[str], 
             if improved:
                 save_evaluated_weights(eval_model, run_dir, "best", meta)
             save_evaluated_weights(eval_model, run_dir, "last", meta)
-        save_last()
-        if d.main:
+            # the epoch's line goes in before the checkpoint that counts it as done: a kill between the two leaves a
+            # line that the resume drops (truncate_metrics) and trains again, never a done epoch without its line
             history.append(record)
             append_metrics(run_dir / METRICS, record)
+        save_last()
+        if d.main:
             log(epoch_line(record, task.primary))
             board.write(record)
 
