@@ -143,6 +143,7 @@ def test_a_kill_between_the_epoch_weights_and_the_checkpoint_leaves_a_run_that_r
 
 def test_a_kill_right_after_the_checkpoint_loses_no_epoch_line(tmp_path, tiny_spec_file, monkeypatch):
     import muxnet.train.loop as loop
+    from muxnet.train.report import METRICS, read_metrics
 
     def recipe(name):
         return load_recipe("digits", [("output.dir", str(tmp_path / name)), ("output.progress", False),
@@ -150,7 +151,7 @@ def test_a_kill_right_after_the_checkpoint_loses_no_epoch_line(tmp_path, tiny_sp
                                       ("schedule.epochs", 2), ("training.threads", 1)])
 
     def losses(name):
-        return [json.loads(x)["train_loss"] for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+        return [record["train_loss"] for record in read_metrics(tmp_path / name / METRICS)]
 
     train(recipe("full"), log=lambda line: None)
     real = loop.save_training_checkpoint
