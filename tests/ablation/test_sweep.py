@@ -315,7 +315,6 @@ def test_workers_die_with_a_killed_sweep_which_resumes_to_the_numbers_of_one_run
         run_ablation(AblationConfig(output=str(tmp_path / "none"), workers=0), figure=figure, log=quiet)
 
 
-
 def test_the_last_run_of_a_sweep_with_workers_still_trains_on_one_thread(tmp_path, folder):
     # one run to train and two workers: it goes to a one-thread worker as it would beside another run, not to
     # this process's default threads, so a resumed sweep's last run is trained like every run before it
@@ -326,6 +325,7 @@ def test_the_last_run_of_a_sweep_with_workers_still_trains_on_one_thread(tmp_pat
     run_ablation(config, figure=tiny_figure(tmp_path / "specs"), log=lines.append)
     assert "1 runs, 1 at a time (one process and one thread each)" in lines, lines
     assert _recipe(out / "runs" / "tiny_ir" / "seed0")["training"]["threads"] == 1
+
 
 def test_every_claim_names_members_of_its_figure():
     for figure in FIGURES.values():
