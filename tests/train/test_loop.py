@@ -9,6 +9,7 @@ from data.makers import TINY_SPEC, make_chestxray
 from muxnet.cli import main
 from muxnet.train import RunError, train, train_and_evaluate
 from muxnet.train.recipes import load_recipe
+from muxnet.train.report import METRICS, read_metrics
 
 FAST = ["--epochs", "2", "--workers", "0", "--batch-size", "4", "--image-size", "16", "--no-progress", "--threads", "1",
         "--set", "schedule.warmup_epochs=0", "--set", "optimizer.lr=0.05"]
@@ -143,7 +144,6 @@ def test_a_kill_between_the_epoch_weights_and_the_checkpoint_leaves_a_run_that_r
 
 def test_a_kill_right_after_the_checkpoint_loses_no_epoch_line(tmp_path, tiny_spec_file, monkeypatch):
     import muxnet.train.loop as loop
-    from muxnet.train.report import METRICS, read_metrics
 
     def recipe(name):
         return load_recipe("digits", [("output.dir", str(tmp_path / name)), ("output.progress", False),

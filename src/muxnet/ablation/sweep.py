@@ -336,13 +336,13 @@ def _train_runs(runs: Sequence[tuple[str, dict[str, Any]]], train: Callable[...,
     def started(recipe: dict[str, Any]) -> bool:
         return (Path(recipe["output"]["dir"]) / "last.pt").is_file()
 
+    if not runs:
+        return
     if workers <= 1:
         for tag, recipe in runs:
             log(f"{tag} {'resuming' if started(recipe) else 'training'}")
             train(recipe, resume=started(recipe), log=lambda line, tag=tag: log(f"{tag} {line}"))
             yield tag
-        return
-    if not runs:
         return
     # fewer runs left than workers still train in the pool, one thread each: a run's numbers must not depend on
     # how many others were left beside it when the sweep was resumed
